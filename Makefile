@@ -1,0 +1,37 @@
+# whyloop: two commands on a fresh machine with Python 3.11 and make.
+#   make demo   run the main job end to end on the bundled sample data
+#   make test   run the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench lint format clean venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m whyloop ingest tests data/sample/tests --categories data/sample/categories.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff format --check lib tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format lib tests benchmarks
+	$(BIN)/ruff check --fix lib tests benchmarks
+
+clean:
+	rm -rf $(VENV) build lib/*.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from whyloop.cli import main
+
+sys.exit(main())

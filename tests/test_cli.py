@@ -1,0 +1,76 @@
+"""The CLI translates arguments into one library call; these check exactly that, in-process."""
+
+import json
+import shutil
+
+import pytest
+
+from whyloop.cli import main
+from whyloop.store import Store
+
+from .conftest import FIXTURES
+
+REPORTLOG = FIXTURES / "tests" / "reportlog.jsonl"
+
+
+def test_ingest_tests_json_summary_has_the_documented_keys(capsys):
+    assert main(["ingest", "tests", str(REPORTLOG), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in (
+        "total",
+        "passed",
+        "failed",
+        "errors",
+        "skipped",
+        "pass_rate",
+        "duration_s",
+        "by_category",
+        "files",
+        "warnings",
+    ):
+        assert key in out
+    assert out["total"] == 8 and out["failed"] == 1 and out["errors"] == 1
+    assert out["executions"] == 9 and out["flaky"] == 1
+    assert out["files"][0]["format"] == "pytest-reportlog"
+
+
+def test_ingest_tests_human_summary_and_store(tmp_path, capsys):
+    code = main(["ingest", "tests", str(REPORTLOG), "--loop", "ci", "--store", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "tests: 8" in out and "by category:" in out and "saved:" in out
+    assert len(Store(tmp_path).read("ci", "1", "tests")) == 9
+
+
+def test_unusable_input_is_one_line_and_exit_1(tmp_path, capsys):
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"")
+    assert main(["ingest", "tests", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("whyloop: ") and str(bad) in err and err.count("\n") == 1
+
+
+def test_keep_going_skips_the_bad_file_keeps_the_good(tmp_path, capsys):
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<not-a-result/>")
+    shutil.copy(REPORTLOG, tmp_path / "good.jsonl")
+    assert main(["ingest", "tests", str(tmp_path), "--keep-going", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["total"] == 8
+    assert any("bad.xml" in w and "unsupported format" in w for w in out["warnings"])
+
+
+def test_missing_path_and_bad_arguments(capsys):
+    assert main(["ingest", "tests", "/nonexistent/r.xml"]) == 1
+    assert "no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["ingest", "tests"])
+    assert exit_.value.code == 2
+
+
+def test_every_command_has_help_with_an_example(capsys):
+    for argv in (["ingest", "tests"], ["ingest", "logs"], ["store", "list"], ["demo"]):
+        with pytest.raises(SystemExit) as exit_:
+            main([*argv, "--help"])
+        assert exit_.value.code == 0
+        assert "example: whyloop" in capsys.readouterr().out

@@ -1,0 +1,88 @@
+"""Project-level guards: the public API, the conda env, notebooks stored clean, pure modules."""
+
+import ast
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+import whyloop
+
+ROOT = Path(__file__).resolve().parents[1]
+# conda-forge names that differ from PyPI's
+CONDA_NAMES = {"duckdb": "python-duckdb"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[;]", req, maxsplit=1)[0].strip().lower()
+
+
+def test_environment_yml_matches_pyproject_dependencies():
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)}
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "-e ." in pip
+    wanted = {CONDA_NAMES.get(_name(d), _name(d)) for d in deps}
+    assert wanted <= conda, f"missing from environment.yml: {sorted(wanted - conda)}"
+    assert conda - wanted <= {"python", "pip"}, f"not in pyproject: {sorted(conda - wanted)}"
+
+
+def test_public_api_all_matches_names():
+    public = {n for n in dir(whyloop) if not n.startswith("_")} - {
+        "errors",
+        "schema",
+        "ingest",
+        "store",
+        "redact",
+        "cli",
+        "sandbox",
+        "demo",
+    }
+    assert set(whyloop.__all__) - {"__version__"} == public
+
+
+def test_notebooks_are_stored_without_outputs():
+    for nb_path in (ROOT / "notebooks").rglob("*.ipynb"):
+        nb = json.loads(nb_path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs"), f"{nb_path.name} has stored outputs"
+                assert cell.get("execution_count") is None, f"{nb_path.name} has execution counts"
+
+
+PURE = [
+    "ingest/junit.py",
+    "ingest/dotnet.py",
+    "ingest/detect.py",
+    "ingest/pytest_json.py",
+    "ingest/signature.py",
+    "ingest/categories.py",
+    "ingest/logs_json.py",
+    "ingest/logs_text.py",
+    "ingest/tests.py",
+]
+EDGE_MODULES = {"httpx", "websockets", "asyncio", "subprocess", "papermill", "socket", "aiohttp"}
+
+
+def test_parsers_and_analysis_import_no_network_or_subprocess():
+    for rel in PURE:
+        path = ROOT / "lib" / "whyloop" / rel
+        if not path.exists():
+            continue
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        assert not imported & EDGE_MODULES, f"{rel} imports {imported & EDGE_MODULES}"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make demo" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
