@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m whyloop ingest tests data/sample/tests --categories data/sample/categories.yaml
+	$(BIN)/python -m whyloop demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

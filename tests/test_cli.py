@@ -69,8 +69,19 @@ def test_missing_path_and_bad_arguments(capsys):
 
 
 def test_every_command_has_help_with_an_example(capsys):
-    for argv in (["ingest", "tests"], ["ingest", "logs"], ["store", "list"], ["demo"]):
+    commands = [["ingest", "tests"], ["ingest", "logs"], ["store", "list"], ["demo"]]
+    commands += [["sandbox", w] for w in ("up", "down", "faults", "e2e")]
+    for argv in commands:
         with pytest.raises(SystemExit) as exit_:
             main([*argv, "--help"])
         assert exit_.value.code == 0
         assert "example: whyloop" in capsys.readouterr().out
+
+
+def test_offline_demo_saves_an_iteration_and_prints_the_groups(tmp_path, capsys):
+    assert main(["demo", "--offline", "--store", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "25 tests: 15 passed, 10 failed" in out
+    assert "3 x TimeoutError: timed out after <n> s waiting for connection_established" in out
+    assert "database is locked" in out
+    assert Store(tmp_path).iterations("demo") == ["1"]

@@ -1,4 +1,4 @@
-""".NET result parsers: NUnit 3, NUnit 2, xUnit.net and TRX (``whyloop.ingest.dotnet``)."""
+""".NET result parsers (``whyloop.ingest.nunit``, ``whyloop.ingest.xunit_trx``)."""
 
 import io
 from collections import Counter
@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from whyloop.errors import IngestError
-from whyloop.ingest.dotnet import parse_nunit2, parse_nunit3, parse_trx, parse_xunit2
+from whyloop.ingest.nunit import parse_nunit2, parse_nunit3
 from whyloop.ingest.xmlsafe import ENTITY_REFUSAL
+from whyloop.ingest.xunit_trx import parse_trx, parse_xunit2
 from whyloop.schema import TestFormat
 
 from .conftest import FIXTURES

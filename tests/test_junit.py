@@ -8,13 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from whyloop.errors import IngestError, UnsupportedFormatError
-from whyloop.ingest.junit import _pytest_nodeid, parse_junit
-from whyloop.ingest.xmlsafe import (
-    ENTITY_REFUSAL,
-    parse_seconds,
-    parse_timestamp,
-    strip_ansi,
-)
+from whyloop.ingest._values import parse_seconds, parse_timestamp, strip_ansi
+from whyloop.ingest.junit import parse_junit
+from whyloop.ingest.junit_cases import pytest_nodeid
+from whyloop.ingest.xmlsafe import ENTITY_REFUSAL
 from whyloop.schema import Outcome, TestFormat
 
 from .conftest import FIXTURES
@@ -281,7 +278,7 @@ def test_many_testcases_stream_through_in_chunks():
     ],
 )
 def test_pytest_node_id_from_classname(classname, name, file, expected):
-    assert _pytest_nodeid(classname, name, file) == expected
+    assert pytest_nodeid(classname, name, file) == expected
 
 
 @pytest.mark.parametrize(

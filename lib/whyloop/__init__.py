@@ -13,11 +13,14 @@ from whyloop.errors import (
     IngestError,
     ProbeError,
     ReportError,
+    SandboxError,
     StoreError,
     UnsupportedFormatError,
     WhyloopError,
     WhysError,
 )
+from whyloop.ingest.log_summary import summarize_logs
+from whyloop.ingest.logs import read_logs
 from whyloop.ingest.tests import read_tests, summarize_tests
 from whyloop.schema import Outcome, TestFormat
 from whyloop.store import Store
@@ -30,6 +33,7 @@ __all__ = [
     "Outcome",
     "ProbeError",
     "ReportError",
+    "SandboxError",
     "Store",
     "StoreError",
     "TestFormat",
@@ -37,6 +41,8 @@ __all__ = [
     "WhyloopError",
     "WhysError",
     "__version__",
+    "read_logs",
     "read_tests",
+    "summarize_logs",
     "summarize_tests",
 ]

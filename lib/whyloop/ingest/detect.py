@@ -194,13 +194,13 @@ def _parser(fmt: TestFormat) -> Callable[[BinaryIO, str], ParsedTests]:
         if fmt is TestFormat.PYTEST_REPORTLOG:
             return pytest_json.parse_reportlog
         return pytest_json.parse_json_report
-    from whyloop.ingest import dotnet
+    from whyloop.ingest import nunit, xunit_trx
 
     return {
-        TestFormat.NUNIT3: dotnet.parse_nunit3,
-        TestFormat.NUNIT2: dotnet.parse_nunit2,
-        TestFormat.XUNIT2: dotnet.parse_xunit2,
-        TestFormat.TRX: dotnet.parse_trx,
+        TestFormat.NUNIT3: nunit.parse_nunit3,
+        TestFormat.NUNIT2: nunit.parse_nunit2,
+        TestFormat.XUNIT2: xunit_trx.parse_xunit2,
+        TestFormat.TRX: xunit_trx.parse_trx,
     }[fmt]
 
 

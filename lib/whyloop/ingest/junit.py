@@ -40,21 +40,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any, BinaryIO
 from xml.etree.ElementTree import Element
 
 from whyloop.errors import IngestError, UnsupportedFormatError
-from whyloop.ingest._parsed import Declared, ParsedTests
+from whyloop.ingest._parsed import OUTCOMES, Declared, ParsedTests, ResultColumns
+from whyloop.ingest._values import (
+    NO_TIME,
+    micros,
+    micros_of,
+    parse_seconds,
+    parse_timestamp,
+    strip_ansi,
+)
+from whyloop.ingest.junit_cases import element_text, executions, first_line, pytest_nodeid
 from whyloop.ingest.xmlsafe import (
     Event,
     element_lines,
     iter_batches,
     no_gc,
-    parse_seconds,
-    parse_timestamp,
     retry_lenient,
-    strip_ansi,
     truncation_warning,
 )
 from whyloop.schema import Outcome, TestFormat
@@ -62,51 +67,20 @@ from whyloop.schema import Outcome, TestFormat
 __all__ = ["parse_junit"]
 
 _NAN = math.nan
-_PASSED, _FAILED, _ERROR = Outcome.PASSED.value, Outcome.FAILED.value, Outcome.ERROR.value
-_SKIPPED, _XFAILED = Outcome.SKIPPED.value, Outcome.XFAILED.value
+_FAILED, _ERROR = Outcome.FAILED.value, Outcome.ERROR.value
+_PASSED_CODE = OUTCOMES.index(Outcome.PASSED.value)
 _CASE_ATTRS = frozenset({"name", "classname", "class", "time"})
-_SKIP_STATUS = frozenset(
-    {"notrun", "not run", "disabled", "skipped", "skip", "ignored", "suppressed", "pending"}
-)
-_STATUS_OUTCOME = {"failed": _FAILED, "fail": _FAILED, "error": _ERROR, "errored": _ERROR}
-_XFAIL_TYPES = frozenset({"pytest.xfail", "xfail", "expectedfailure", "expected failure"})
-_EXTRA_RUNS = {
-    "flakyFailure": (_FAILED, True),
-    "flakyError": (_ERROR, True),
-    "rerunFailure": (_FAILED, False),
-    "rerunError": (_ERROR, False),
-}
-_SUITE_TAGS = ("testsuite", "testsuites")
 _BAD_TAGS = ("error", "failure")
-#: the row of a plain passing testcase, copied and filled in the hot loop
-_PASSED_ROW: dict[str, Any] = {
-    "suite": "",
-    "classname": "",
-    "name": "",
-    "test_id": "",
-    "outcome": _PASSED,
-    "rerun": 0,
-    "duration_s": _NAN,
-    "start": None,
-    "stop": None,
-    "message": "",
-    "failure_type": "",
-    "details": "",
-    "stdout": "",
-    "stderr": "",
-    # No containers: a dict holding only atomic values is not tracked by the
-    # cyclic GC, which would otherwise re-scan every row built so far.
-    "markers": (),
-    "properties": None,
-}
 #: at most this many "no name" warnings are listed one by one
 _MAX_LISTED = 5
 #: distinct ``time`` strings whose parsed value is cached
 _DURATION_CACHE = 1 << 16
+#: distinct names and classnames shared through one dict; past this it starts over
+_INTERNED = 1 << 16
 
 
 class _Frame:
-    """An open ``<testsuite>`` (or ``<testsuites>``) and its implied clock."""
+    """An open ``<testsuite>`` (or ``<testsuites>``) and its implied clock (microseconds)."""
 
     def __init__(self, el: Element, parent: _Frame | None, is_suite: bool) -> None:
         a = el.attrib
@@ -116,26 +90,14 @@ class _Frame:
         base = parent.path if parent else ""
         self.path = (f"{base}/{self.name}" if base else self.name) if is_suite else base
         self.nested = self.path != self.name
-        stamp = parse_timestamp(a.get("timestamp"))
-        self.start = stamp if stamp else (parent.clock if parent else None)
+        # the properties of every plain testcase in a nested suite: one dict, shared
+        self.props = {"suite_path": self.path} if self.nested else None
+        stamp = micros_of(parse_timestamp(a.get("timestamp")))
+        self.start = stamp if stamp is not None else (parent.clock if parent else None)
         self.clock = self.start
         t = a.get("time")
         self.time = parse_seconds(t) if t else None
         self.seen: dict[str, int] = {}
-
-
-def _text(el: Element) -> str:
-    text = el.text if len(el) == 0 else "".join(el.itertext())
-    return strip_ansi(text.strip()) if text else ""
-
-
-def _first_line(text: str, name: str = "") -> str:
-    """The first non-blank line; PHPUnit's ``Class::test`` heading line is skipped."""
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not (name and line.endswith("::" + name)):
-            return line
-    return ""
 
 
 def _int(value: str | None) -> int | None:
@@ -145,32 +107,12 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _pytest_nodeid(classname: str, name: str, file: str | None) -> str:
-    """Best-effort pytest node id from junitxml's dotted classname (and ``file``)."""
-    parts = classname.split(".") if classname else []
-    if file and file.endswith(".py"):
-        module = file.replace("\\", "/")
-        dotted = module[:-3].replace("/", ".")
-        if classname == dotted:
-            parts = []
-        elif classname.startswith(dotted + "."):
-            parts = classname[len(dotted) + 1 :].split(".")
-        else:
-            parts = parts[next((i for i, p in enumerate(parts) if p[:1].isupper()), len(parts)) :]
-        return "::".join([module, *parts, name])
-    i = len(parts)
-    while i > 1 and parts[i - 1][:1].isupper():  # pytest classes are Test*: capitalised
-        i -= 1
-    module = "/".join(parts[:i]) + ".py" if parts else ""
-    return "::".join([p for p in (module, *parts[i:], name) if p])
-
-
 class _Reader:
     """The state of one parse; :meth:`run` is the hot loop."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.rows: list[dict[str, Any]] = []
+        self.cols = ResultColumns()
         self.warnings: list[str] = []
         self.declared = Declared()
         self.stack: list[_Frame] = []
@@ -180,7 +122,8 @@ class _Reader:
         self.no_name: list[int] = []
         self.bad_time: list[tuple[int, str]] = []
         self.ids: dict[tuple[str, str, str | None], str] = {}
-        self.durations: dict[str, tuple[float, timedelta]] = {}
+        self.durations: dict[str, tuple[float, int]] = {}
+        self.strings: dict[str, str] = {}
         self.declared_by_root = False
 
     def _declare(self, a: dict[str, str], add: bool) -> None:
@@ -198,12 +141,23 @@ class _Reader:
         """One pass over the events: a row (or several) per ``</testcase>``.
 
         Plain passing testcases (no children; only name, classname and time)
-        are built inline, since they are most of any large file; everything
-        else goes through :meth:`_case`. State lives in locals here (they are
-        much faster than attributes) and is written back on the way out.
+        are appended to the columns inline, since they are most of any large
+        file; everything else goes through :meth:`_case`. State lives in
+        locals here (they are much faster than attributes) and is written back
+        on the way out. Names and classnames repeat, so they are shared
+        through ``self.strings`` rather than kept once per row.
         """
-        stack, rows, durations = self.stack, self.rows, self.durations
-        append, new_row = rows.append, _PASSED_ROW.copy
+        stack, durations, strings, cols = self.stack, self.durations, self.strings, self.cols
+        names = cols.name
+        add_suite, add_class, add_name = cols.suite.append, cols.classname.append, names.append
+        add_outcome, add_rerun = cols.outcome.append, cols.rerun.append
+        add_duration, add_start, add_stop = (
+            cols.duration_s.append,
+            cols.start.append,
+            cols.stop.append,
+        )
+        prop_rows, prop_values = cols.objects["properties"]
+        share = strings.setdefault
         frame: _Frame | None = None
         fast = False  # inside a suite whose plain testcases take the inline path
         in_case = False
@@ -219,7 +173,7 @@ class _Reader:
                         elif tag == "testsuite" or tag == "testsuites":
                             frame = self._open_suite(el, tag, frame)
                             fast = not self.pytest
-                        elif not stack and not rows:
+                        elif not stack and not names:
                             raise UnsupportedFormatError(f"XML with root <{tag}> is not JUnit XML")
                     elif tag == "testcase":
                         in_case = False
@@ -230,36 +184,41 @@ class _Reader:
                             if took is None and t:
                                 took = self._duration(t)
                             if took is not None and name is not None and classname:
+                                # only a key here: the frame builds the column's ids
                                 test_id = f"{classname}::{name}"
                                 seen = frame.seen
                                 rerun = seen.get(test_id, 0)
                                 seen[test_id] = rerun + 1
-                                start = frame.clock
-                                stop = None if start is None else start + took[1]
-                                frame.clock = stop
-                                row = new_row()  # copying a template beats a dict literal
-                                row["suite"] = frame.name
-                                row["classname"] = classname
-                                row["name"] = name
-                                row["test_id"] = test_id
-                                row["rerun"] = rerun
-                                row["duration_s"] = took[0]
-                                row["start"] = start
-                                row["stop"] = stop
                                 if frame.nested:
-                                    row["properties"] = {"suite_path": frame.path}
-                                append(row)
+                                    prop_rows.append(len(names))
+                                    prop_values.append(frame.props)
+                                add_suite(frame.name)
+                                add_class(share(classname, classname))
+                                add_name(share(name, name))
+                                add_outcome(_PASSED_CODE)
+                                add_rerun(rerun)
+                                add_duration(took[0])
+                                start = frame.clock
+                                if start is None:
+                                    add_start(NO_TIME)
+                                    add_stop(NO_TIME)
+                                else:
+                                    frame.clock = stop = start + took[1]
+                                    add_start(start)
+                                    add_stop(stop)
                                 continue
                         self._case(el, frame, n_case)
                     elif tag == "testsuite" or tag == "testsuites":
                         frame = self._close_suite()
                         fast = frame is not None and not self.pytest
                     elif tag in _BAD_TAGS and not in_case and frame is not None and frame.is_suite:
-                        append(self._suite_error(el, frame))  # a suite that failed to set up
+                        self._suite_error(el, frame)  # a suite that failed to set up
                 # Detach what this batch built from the open suites, so memory
                 # stays flat; elements still being built are unaffected.
                 for open_frame in stack:
                     del open_frame.el[:]
+                if len(strings) > _INTERNED:
+                    strings.clear()
         finally:
             self.in_case, self.n_case = in_case, n_case
 
@@ -270,6 +229,7 @@ class _Reader:
             if self.declared_by_root:
                 self._declare(el.attrib, add=False)
         frame = _Frame(el, parent, tag == "testsuite")
+        frame.name = self.strings.setdefault(frame.name, frame.name)
         if frame.is_suite:
             self.pytest = self.pytest or frame.name == "pytest"
             if not self.declared_by_root and not any(f.is_suite for f in self.stack):
@@ -287,11 +247,11 @@ class _Reader:
         del parent.el[:]
         if frame.start is not None:  # the parent goes on where this suite ended
             spent = frame.time
-            parent.clock = frame.clock if spent is None else frame.start + timedelta(seconds=spent)
+            parent.clock = frame.clock if spent is None else frame.start + micros(spent)
         return parent
 
-    def _duration(self, text: str) -> tuple[float, timedelta] | None:
-        """Seconds and timedelta for a ``time`` attribute, cached (values repeat a lot)."""
+    def _duration(self, text: str) -> tuple[float, int] | None:
+        """Seconds and whole microseconds for a ``time`` attribute, cached (values repeat a lot)."""
         try:
             value: float | None = float(text)
             if not 0.0 <= value < 1e12:
@@ -302,7 +262,7 @@ class _Reader:
             value = parse_seconds(text)
             if value is None:
                 return None
-        took = (value, timedelta(seconds=value))
+        took = (value, micros(value))
         if len(self.durations) < _DURATION_CACHE:
             self.durations[text] = took
         return took
@@ -310,84 +270,85 @@ class _Reader:
     def _case(self, el: Element, frame: _Frame | None, n_case: int) -> None:
         """Any testcase: outcome from children and attributes, output, reruns."""
         a = el.attrib
+        share = self.strings.setdefault
         name = a.get("name")
         if name is None:
             name = ""
             self.no_name.append(n_case)
         classname = a.get("classname") or a.get("class", "").replace("\\", ".")
+        name, classname = share(name, name), share(classname, classname)
         t = a.get("time")
         took = self._duration(t) if t is not None else None
         if took is None and t is not None:
             self.bad_time.append((n_case, t))
-        dur = took[0] if took else _NAN
         suite = frame.name if frame else ""
         spath = frame.path if frame else ""
         if self.pytest:
             key = (classname, name, a.get("file"))
-            test_id = self.ids.get(key) or self.ids.setdefault(key, _pytest_nodeid(*key))
-            suite = test_id.partition("::")[0]
+            test_id = self.ids.get(key) or self.ids.setdefault(key, pytest_nodeid(*key))
+            module = test_id.partition("::")[0]
+            suite = share(module, module)
         elif classname:
             test_id = f"{classname}::{name}"
         else:
             test_id = f"{spath}::{name}" if spath else name
         stamp = a.get("timestamp")
-        start = parse_timestamp(stamp) if stamp else (frame.clock if frame else None)
+        start = micros_of(parse_timestamp(stamp)) if stamp else (frame.clock if frame else None)
         props: dict[str, Any] = {k: v for k, v in a.items() if k not in _CASE_ATTRS}
         if "/" in spath and spath != suite:
             props["suite_path"] = spath
-        before, main, after = _executions(el, a, props, name)
-        runs = [*before, (*main, dur), *after]
+        before, main, after = executions(el, a, props, name)
+        runs = [*before, (*main, took[0] if took else _NAN), *after]
         base = 0
         if frame is not None:
             base = frame.seen.get(test_id, 0)
             frame.seen[test_id] = base + len(runs)
         clock = start
         for i, (outcome, message, ftype, details, out, err, secs) in enumerate(runs):
-            stop = clock + timedelta(seconds=secs) if clock is not None and secs == secs else None
-            self.rows.append(
-                {
-                    "suite": suite,
-                    "classname": classname,
-                    "name": name,
-                    "test_id": test_id,
-                    "outcome": outcome,
-                    "rerun": base + i,
-                    "duration_s": secs,
-                    "start": clock,
-                    "stop": stop,
-                    "message": message,
-                    "failure_type": ftype,
-                    "details": details,
-                    "stdout": out,
-                    "stderr": err,
-                    "markers": (),
-                    "properties": (props if i == 0 else dict(props)) or None,
-                }
+            stop = clock + micros(secs) if clock is not None and secs == secs else None
+            self.cols.append(
+                suite,
+                classname,
+                name,
+                test_id,
+                outcome,
+                base + i,
+                secs,
+                clock,
+                stop,
+                message=message,
+                failure_type=ftype,
+                details=details,
+                stdout=out,
+                stderr=err,
+                properties=props if i == 0 else dict(props),
             )
             if stop is not None:
                 clock = stop
         if frame is not None and not stamp and clock is not None:
             frame.clock = clock
 
-    def _suite_error(self, el: Element, frame: _Frame) -> dict[str, Any]:
+    def _suite_error(self, el: Element, frame: _Frame) -> None:
         """An ``<error>``/``<failure>`` directly in a suite: a row named ``(suite)``."""
         test_id = f"{frame.path}::(suite)"
         rerun = frame.seen.get(test_id, 0)
         frame.seen[test_id] = rerun + 1
-        details = _text(el)
-        return _PASSED_ROW | {
-            "suite": frame.name,
-            "classname": frame.name,
-            "name": "(suite)",
-            "test_id": test_id,
-            "outcome": _ERROR if el.tag == "error" else _FAILED,
-            "rerun": rerun,
-            "start": frame.start,
-            "message": strip_ansi(el.get("message") or "") or _first_line(details),
-            "failure_type": el.get("type", ""),
-            "details": details,
-            "properties": {"suite_level": True, "suite_path": frame.path},
-        }
+        details = element_text(el)
+        self.cols.append(
+            frame.name,
+            frame.name,
+            "(suite)",
+            test_id,
+            _ERROR if el.tag == "error" else _FAILED,
+            rerun,
+            _NAN,
+            frame.start,
+            None,
+            message=strip_ansi(el.get("message") or "") or first_line(details),
+            failure_type=el.get("type", ""),
+            details=details,
+            properties={"suite_level": True, "suite_path": frame.path},
+        )
 
     # -- warnings needing line numbers ---------------------------------------
     def locate_problems(self, stream: BinaryIO) -> None:
@@ -414,74 +375,12 @@ class _Reader:
             )
 
 
-def _executions(
-    el: Element, a: dict[str, str], props: dict[str, Any], name: str
-) -> tuple[list[tuple[Any, ...]], tuple[str, ...], list[tuple[Any, ...]]]:
-    """Read a testcase's children: (flaky runs before, this run, reruns after).
-
-    This run is ``(outcome, message, failure_type, details, stdout, stderr)``;
-    the extra runs carry their own duration as a seventh item. Testcase
-    ``<properties>`` are added to ``props``.
-    """
-    bad: list[tuple[int, Element]] = []  # (priority, element) of failure/error
-    skipped: Element | None = None
-    stdout = stderr = ""
-    before: list[tuple[Any, ...]] = []
-    after: list[tuple[Any, ...]] = []
-    for child in el:
-        tag = child.tag
-        if tag == "failure" or tag == "error":
-            bad.append((2 if tag == "error" else 1, child))
-        elif tag == "skipped" or tag == "skip":
-            skipped = child
-        elif tag == "system-out":
-            stdout = _text(child)
-        elif tag == "system-err":
-            stderr = _text(child)
-        elif tag == "properties":
-            for p in child:
-                if p.tag == "property":
-                    props[p.get("name", "")] = p.get("value", p.text or "")
-        elif tag in _EXTRA_RUNS:
-            outcome, is_before = _EXTRA_RUNS[tag]
-            (before if is_before else after).append(_extra_run(child, outcome))
-    if bad:
-        prio, primary = max(bad, key=lambda pair: pair[0])
-        outcome = _ERROR if prio == 2 else _FAILED
-        details = "\n\n".join(text for text in (_text(e) for _, e in bad) if text)
-        message = strip_ansi(primary.get("message") or "") or _first_line(_text(primary), name)
-        ftype = primary.get("type", "")
-    elif skipped is not None:
-        kind = (skipped.get("type") or "").lower()
-        outcome = _XFAILED if kind in _XFAIL_TYPES else _SKIPPED
-        details = _text(skipped)
-        message = strip_ansi(skipped.get("message") or "") or _first_line(details)
-        ftype = skipped.get("type", "") if outcome == _XFAILED else ""
-    else:
-        status = (a.get("status") or a.get("result") or "").lower()
-        outcome = _STATUS_OUTCOME.get(status, _SKIPPED if status in _SKIP_STATUS else _PASSED)
-        message = ftype = details = ""
-    return before, (outcome, message, ftype, details, stdout, stderr), after
-
-
-def _extra_run(el: Element, outcome: str) -> tuple[Any, ...]:
-    """One Surefire flaky/rerun execution: (outcome, message, type, details, out, err, time)."""
-    trace = out = err = ""
-    for child in el:
-        if child.tag == "stackTrace":
-            trace = _text(child)
-        elif child.tag == "system-out":
-            out = _text(child)
-        elif child.tag == "system-err":
-            err = _text(child)
-    details = trace or strip_ansi((el.text or "").strip())
-    message = strip_ansi(el.get("message") or "").strip() or _first_line(details)
-    took = parse_seconds(el.get("time") or "")
-    return (outcome, message, el.get("type", ""), details, out, err, _NAN if took is None else took)
-
-
 def parse_junit(stream: BinaryIO, path: str, *, lenient: bool = False) -> ParsedTests:
     """Parse a JUnit/xUnit XML result file into one row per test execution.
+
+    The rows are kept column by column (``ParsedTests.columns``, see
+    :class:`~whyloop.ingest._parsed.ResultColumns`); ``ParsedTests.rows``
+    still gives them as dicts.
 
     A file cut short keeps the rows read before the break and says so in a
     warning; one that breaks before any row raises :class:`IngestError`, as
@@ -498,15 +397,12 @@ def parse_junit(stream: BinaryIO, path: str, *, lenient: bool = False) -> Parsed
     except IngestError as err:
         if retry_lenient(err, stream, lenient):
             return parse_junit(stream, path, lenient=True)
-        if not reader.rows:
+        if not len(reader.cols):
             raise
         stack = reader.stack
         open_tag = "testcase" if reader.in_case else (stack[-1].el.tag if stack else None)
         reader.warnings.append(truncation_warning(err, open_tag))
     reader.locate_problems(stream)
     return ParsedTests(
-        format=TestFormat.JUNIT,
-        rows=reader.rows,
-        warnings=reader.warnings,
-        declared=reader.declared,
+        TestFormat.JUNIT, warnings=reader.warnings, declared=reader.declared, columns=reader.cols
     )

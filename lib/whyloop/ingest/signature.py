@@ -16,9 +16,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from whyloop.errors import ConfigError
+from whyloop.ingest._arrow import text_where
 
 __all__ = ["DEFAULT_RULES", "MaskRule", "failure_text", "mask", "signatures"]
 
@@ -98,13 +100,17 @@ def mask(text: str, rules: Sequence[MaskRule | dict | tuple] | None = None) -> s
     return text.strip()
 
 
+def _first_line(message: str) -> str:
+    return (message or "").strip().split("\n", 1)[0]
+
+
 def failure_text(failure_type: str, message: str, details: str) -> str:
     """The text a signature is built from: type plus the first line of the message.
 
     With no message, the last ``E   ...`` line of a pytest traceback, else the
     last non-empty line of the details, stands in for it.
     """
-    line = (message or "").strip().split("\n", 1)[0]
+    line = _first_line(message)
     if not line and details:
         lines = [ln.strip() for ln in details.splitlines() if ln.strip()]
         e_lines = [ln[1:].strip() for ln in lines if ln.startswith("E ")]
@@ -123,22 +129,24 @@ def signatures(
     Other rows get empty strings. Masking runs once per distinct text, so a run
     with thousands of identical failures costs little.
     """
-    empty = pd.Series("", index=df.index, dtype=object)
-    sig, text = empty.copy(), empty.copy()
-    failing = df["outcome"].isin(["failed", "error"])
+    sig = pd.Series("", index=df.index, dtype=object)
+    text = sig.copy()
+    failing = df["outcome"].isin(["failed", "error"]).to_numpy(dtype=bool)
     if not failing.any():
         return sig, text
     compiled = _rules(rules)
-    sub = df.loc[failing]
-    raw = [
-        failure_text(t, m, d)
-        for t, m, d in zip(
-            sub["failure_type"].fillna(""),
-            sub["message"].fillna(""),
-            sub["details"].fillna(""),
-            strict=True,
-        )
-    ]
+    types = text_where(df["failure_type"], failing)
+    messages = text_where(df["message"], failing)
+    # details stand in for a missing message only: read just those (they are the bulk)
+    details = [""] * len(messages)
+    need = np.fromiter((not _first_line(m) for m in messages), dtype=bool, count=len(messages))
+    if need.any():
+        wanted = np.zeros(len(df), dtype=bool)
+        wanted[np.flatnonzero(failing)[need]] = True
+        for i, found in zip(np.flatnonzero(need), text_where(df["details"], wanted), strict=True):
+            details[i] = found
+    raw = [failure_text(t, m, d) for t, m, d in zip(types, messages, details, strict=True)]
+    del types, messages, details
     cache: dict[str, tuple[str, str]] = {}
     sigs, texts = [], []
     for item in raw:

@@ -10,7 +10,6 @@ figures an iteration report starts with.
 from __future__ import annotations
 
 import glob
-import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -20,28 +19,14 @@ import pandas as pd
 
 from whyloop.errors import IngestError
 from whyloop.ingest.categories import CategoryRule, assign_categories, load_category_rules
+from whyloop.ingest.frames import empty_frame, to_frame
 from whyloop.ingest.signature import MaskRule, signatures
-from whyloop.schema import TEST_COLUMNS, Outcome
+from whyloop.redact import redact_frame, redact_text
+from whyloop.schema import TEST_COLUMNS
 
 __all__ = ["expand_paths", "final_executions", "read_tests", "summarize_tests"]
 
 RESULT_SUFFIXES = (".xml", ".json", ".jsonl", ".trx", ".gz", ".log")
-OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in Outcome])
-_TEXT = (
-    "file",
-    "format",
-    "suite",
-    "classname",
-    "name",
-    "test_id",
-    "message",
-    "failure_type",
-    "details",
-    "stdout",
-    "stderr",
-    "markers",
-    "properties",
-)
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -73,37 +58,6 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
         else:
             raise IngestError("no such file", path=text)
     return list(dict.fromkeys(out))
-
-
-def _frame(rows: list[dict[str, Any]], file: str, fmt: str) -> pd.DataFrame:
-    df = pd.DataFrame.from_records(rows, columns=[c for c in TEST_COLUMNS if c not in ("file",)])
-    df["file"] = file
-    df["format"] = fmt
-    return df
-
-
-def _normalise(df: pd.DataFrame) -> pd.DataFrame:
-    for col in TEST_COLUMNS:
-        if col not in df:
-            df[col] = None
-    df["markers"] = [
-        ",".join(m) if isinstance(m, (list, tuple)) else (m or "") for m in df["markers"]
-    ]
-    df["properties"] = [
-        json.dumps(p, sort_keys=True, default=str) if isinstance(p, dict) and p else (p or "")
-        for p in df["properties"]
-    ]
-    for col in _TEXT:
-        df[col] = df[col].fillna("").astype(str)
-    df["rerun"] = pd.to_numeric(df["rerun"], errors="coerce").fillna(0).astype("int64")
-    df["duration_s"] = pd.to_numeric(df["duration_s"], errors="coerce").astype("float64")
-    for col in ("start", "stop"):
-        df[col] = pd.to_datetime(df[col], utc=True, errors="coerce", format="mixed")
-    bad = ~df["outcome"].isin(OUTCOME_DTYPE.categories)
-    if bad.any():  # a parser bug, not bad input: say so rather than invent an outcome
-        raise IngestError(f"unknown outcome {df.loc[bad, 'outcome'].iloc[0]!r}")
-    df["outcome"] = df["outcome"].astype(OUTCOME_DTYPE)
-    return df
 
 
 def read_tests(
@@ -153,13 +107,13 @@ def read_tests(
             warnings.append(str(exc))
             files.append({"path": str(path), "format": None, "rows": 0, "error": str(exc)})
             continue
-        frames.append(_frame(parsed.rows, str(path), parsed.format.value))
-        warnings.extend(parsed.warnings)
+        frames.append(to_frame(parsed, str(path)))
+        warnings.extend(redact_text(w) for w in parsed.warnings)
         files.append(
             {
                 "path": str(path),
                 "format": parsed.format.value,
-                "rows": len(parsed.rows),
+                "rows": parsed.n_rows,
                 "declared": {k: v for k, v in vars(parsed.declared).items() if v is not None},
                 "warnings": len(parsed.warnings),
             }
@@ -167,8 +121,9 @@ def read_tests(
     if frames:
         df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     else:
-        df = pd.DataFrame(columns=list(TEST_COLUMNS))
-    df = _normalise(df)
+        df = empty_frame()
+    # results carry what the tests printed: tokens and auth headers among it
+    df = redact_frame(df, ["message", "details", "stdout", "stderr", "properties"])
     df = assign_categories(df, rules)
     df["signature"], df["signature_text"] = signatures(df, fingerprint_rules)
     df = df[list(TEST_COLUMNS)]

@@ -27,20 +27,18 @@ Test output often carries characters XML 1.0 forbids, ANSI colour escapes
 above all (raw ESC bytes, or Surefire's ``&#27;``), which stop any conforming
 parser. When a parse fails that way, :func:`retry_lenient` tells the parser
 to read the file again with ``lenient=True``: such characters are then read as
-``#xNN`` text (pytest's own escape) and :func:`strip_ansi` removes the colour
-codes. Clean files never pay for this.
+``#xNN`` text (pytest's own escape) and :func:`~whyloop.ingest._values.strip_ansi`
+removes the colour codes. Clean files never pay for this.
 """
 
 from __future__ import annotations
 
 import gc
 import io
-import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import BinaryIO
 from xml.parsers import expat
 
@@ -58,10 +56,7 @@ __all__ = [
     "iterparse",
     "local_name",
     "no_gc",
-    "parse_seconds",
-    "parse_timestamp",
     "retry_lenient",
-    "strip_ansi",
     "truncation_warning",
 ]
 
@@ -71,13 +66,6 @@ CHUNK = 1 << 16
 #: The one-line reason given for a file that declares entities.
 ENTITY_REFUSAL = "declares XML entities (refused: entity expansion/XXE)"
 
-_TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$")
-_UNIT = re.compile(r"\s*(?:s|secs?|seconds?)$")
-# an ANSI escape: CSI (colours, cursor), OSC (titles, links) or a two-byte one;
-# ESC itself may be written as pytest's "#x1B" text
-_ANSI = re.compile(
-    r"(?:\x1b|#x1[bB])(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])"
-)
 # characters XML 1.0 forbids, raw or as character references
 _INVALID = re.compile(
     rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|&#(?:[xX]0*([0-9a-fA-F]{1,2})|0*([0-9]{1,2}));"
@@ -314,11 +302,6 @@ def local_name(tag: str) -> str:
     return tag.rpartition("}")[2] if tag[:1] == "{" else tag
 
 
-def strip_ansi(text: str) -> str:
-    """Remove ANSI colour/cursor escape sequences (raw, or written as ``#x1B``)."""
-    return _ANSI.sub("", text) if "\x1b" in text or "#x1" in text else text
-
-
 def element_lines(stream: BinaryIO, tag: str, ordinals: set[int]) -> dict[int, int]:
     """Map the 1-based ordinals of ``<tag>`` start tags to their line numbers.
 
@@ -356,45 +339,6 @@ def element_lines(stream: BinaryIO, tag: str, ordinals: set[int]) -> dict[int, i
     except (_RootReached, expat.ExpatError):
         pass
     return found
-
-
-def parse_seconds(text: str) -> float | None:
-    """Read a duration in seconds written the odd ways tools write them.
-
-    Accepts ``"1.5"``, ``"1,234.5"`` (thousands separators), ``"1,5"``
-    (decimal comma), ``"1.5s"``, ``"00:01:02.5"`` (a .NET TimeSpan). Returns
-    ``None`` when nothing sensible can be read, including negative values.
-    """
-    t = _UNIT.sub("", text.strip().lower())
-    if "," in t:
-        t = t.replace(",", "") if "." in t or t.count(",") > 1 else t.replace(",", ".")
-    span = _TIMESPAN.match(t)
-    try:
-        if span:
-            days, hours, minutes, secs = span.groups()
-            value = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + float(secs)
-        else:
-            value = float(t)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def parse_timestamp(text: str | None) -> datetime | None:
-    """An ISO-8601-ish timestamp as a UTC-aware datetime; naive values are taken as UTC.
-
-    Returns ``None`` for empty, unreadable and zero (year 1, Go's zero time) values.
-    """
-    if not text:
-        return None
-    t = text.strip().replace("T ", "T")
-    try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
-        return None
-    if dt.year < 1970:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 @contextmanager
