@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format clean venv
+.PHONY: demo test bench lint format clean venv system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,7 +19,14 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m whyloop demo
 
-test: $(STAMP)
+# nginx (a real reverse proxy for the probe tests); tests skip with a message when it can't be had
+system-deps:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
+	    || echo "nginx not installed: the reverse-proxy tests will be skipped"; }
+
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -85,3 +85,25 @@ def test_offline_demo_saves_an_iteration_and_prints_the_groups(tmp_path, capsys)
     assert "3 x TimeoutError: timed out after <n> s waiting for connection_established" in out
     assert "database is locked" in out
     assert Store(tmp_path).iterations("demo") == ["1"]
+
+
+def test_fingerprint_rules_file_groups_what_the_user_says_is_one_cause(tmp_path, capsys):
+    xml = tmp_path / "r.xml"
+    xml.write_text(
+        '<testsuite name="s" tests="2">'
+        '<testcase classname="c" name="a"><failure message="tenant acme: quota exceeded"/></testcase>'
+        '<testcase classname="c" name="b"><failure message="tenant globex: quota exceeded"/></testcase>'
+        "</testsuite>"
+    )
+    rules = tmp_path / "fp.yaml"
+    rules.write_text("- pattern: 'tenant \\w+'\n  replace: 'tenant <tenant>'\n")
+    store = tmp_path / "store"
+    argv = ["ingest", "tests", str(xml), "--loop", "l", "--store", str(store), "--json"]
+    assert main([*argv, "--fingerprint-rules", str(rules)]) == 0
+    tests = Store(store).read("l", "1", "tests")
+    assert tests["signature"].nunique() == 1
+    assert tests["signature_text"][0] == "tenant <tenant>: quota exceeded"
+    rules.write_text("- replace: x\n")
+    capsys.readouterr()
+    assert main([*argv, "--fingerprint-rules", str(rules)]) == 1
+    assert "fp.yaml: rule 1 has no 'pattern'" in capsys.readouterr().err

@@ -56,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     tests.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or globs")
     tests.add_argument("--categories", metavar="FILE", help="category mapping rules (YAML/JSON)")
     tests.add_argument(
+        "--fingerprint-rules",
+        metavar="FILE",
+        help="extra signature masking rules (YAML list of {pattern, replace})",
+    )
+    tests.add_argument(
         "--keep-going", action="store_true", help="skip unreadable files (listed as warnings)"
     )
     store_opts(tests)
@@ -175,10 +180,15 @@ def _save(args: argparse.Namespace, table: str, df: Any, sources: list[str]) -> 
 
 
 def _ingest_tests(args: argparse.Namespace) -> int:
+    from whyloop.ingest.signature import load_fingerprint_rules
     from whyloop.ingest.tests import read_tests, summarize_tests
 
+    rules = load_fingerprint_rules(args.fingerprint_rules) if args.fingerprint_rules else None
     df = read_tests(
-        args.paths, categories=args.categories, errors="warn" if args.keep_going else "raise"
+        args.paths,
+        categories=args.categories,
+        fingerprint_rules=rules,
+        errors="warn" if args.keep_going else "raise",
     )
     summary = summarize_tests(df)
     saved = _save(args, "tests", df, [f["path"] for f in summary["files"]])

@@ -15,14 +15,23 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from whyloop.errors import ConfigError
 from whyloop.ingest._arrow import text_where
 
-__all__ = ["DEFAULT_RULES", "MaskRule", "failure_text", "mask", "signatures"]
+__all__ = [
+    "DEFAULT_RULES",
+    "MaskRule",
+    "failure_text",
+    "load_fingerprint_rules",
+    "mask",
+    "signatures",
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,36 @@ def _rules(extra: Iterable[MaskRule | dict | tuple] | None) -> list[tuple[re.Pat
             pattern, replacement = item
             rules.append(MaskRule(pattern, replacement))
     return [(r.compiled(), r.replacement) for r in (*rules, *DEFAULT_RULES)]
+
+
+def load_fingerprint_rules(path: str | Path) -> list[MaskRule]:
+    """Read extra masking rules from YAML: a list of ``{pattern, replace, name}``, applied first.
+
+    Raises ConfigError naming the file (and rule) when it is malformed.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read fingerprint rules: {exc.strerror}", path=str(path)
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {str(exc).splitlines()[0]}", path=str(path)) from None
+    if not isinstance(data, list):
+        raise ConfigError("fingerprint rules must be a list of {pattern, replace}", path=str(path))
+    rules = []
+    for i, item in enumerate(data, 1):
+        if not isinstance(item, dict) or "pattern" not in item:
+            raise ConfigError(f"rule {i} has no 'pattern'", path=str(path))
+        rule = MaskRule(
+            str(item["pattern"]), str(item.get("replace", "<x>")), str(item.get("name", ""))
+        )
+        try:
+            rule.compiled()
+        except ConfigError as exc:
+            raise ConfigError(f"rule {i}: {exc.reason}", path=str(path)) from None
+        rules.append(rule)
+    return rules
 
 
 def mask(text: str, rules: Sequence[MaskRule | dict | tuple] | None = None) -> str:
