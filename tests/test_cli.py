@@ -107,3 +107,30 @@ def test_fingerprint_rules_file_groups_what_the_user_says_is_one_cause(tmp_path,
     capsys.readouterr()
     assert main([*argv, "--fingerprint-rules", str(rules)]) == 1
     assert "fp.yaml: rule 1 has no 'pattern'" in capsys.readouterr().err
+
+
+def test_sandbox_faults_up_e2e_down_through_the_cli(tmp_path, capsys):
+    assert main(["sandbox", "faults"]) == 0
+    listing = capsys.readouterr().out
+    assert "ws-no-welcome" in listing and "db-locked" in listing
+    state = str(tmp_path / "sb")
+    assert main(["sandbox", "up", "--fault", "rate-limit-off", "--state-dir", state]) == 0
+    try:
+        assert "ws       ws://127.0.0.1:" in capsys.readouterr().out
+        report = tmp_path / "report.jsonl"
+        code = main(["sandbox", "e2e", "--state-dir", state, "--report-log", str(report), "--", "-q"])
+        assert code == 1  # the rate-limit test fails, nothing else
+        failed = whyloop_failed(report)
+        assert failed == ["test_resilience.py::test_rate_limiting"]
+    finally:
+        assert main(["sandbox", "down", "--state-dir", state]) == 0
+    assert "stopped: auth, backend" in capsys.readouterr().out
+    assert main(["sandbox", "e2e", "--state-dir", state]) == 1
+    assert "no sandbox running here" in capsys.readouterr().err
+
+
+def whyloop_failed(report):
+    import whyloop
+
+    tests = whyloop.read_tests(report)
+    return sorted(tests.loc[tests.outcome == "failed", "test_id"])

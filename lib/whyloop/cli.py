@@ -282,6 +282,7 @@ def _sandbox(args: argparse.Namespace) -> int:
         box = sandbox.up(
             faults=args.fault, port=args.port, state_dir=args.state_dir, rate_limit=args.rate_limit
         )
+        box.detach()
         print(f"auth     {box.auth_url}")
         print(f"backend  {box.backend_url}")
         print(f"ws       {box.ws_url}")

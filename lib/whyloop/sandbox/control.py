@@ -9,6 +9,7 @@ waits until both answer ``/health`` and writes ``<state_dir>/sandbox.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -37,6 +38,8 @@ STARTUP_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 6.0
 _SERVICES = ("auth", "backend")
 _MODULE = "whyloop.sandbox.serve"
+#: handles of services started here and left running by Sandbox.detach()
+_DETACHED: list[subprocess.Popen[bytes]] = []
 
 
 def default_state_dir() -> Path:
@@ -72,6 +75,17 @@ class Sandbox:
             self.exit_codes[name] = _stop_popen(proc)
         self._procs.clear()
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+
+    def detach(self) -> None:
+        """Leave the services running after this process ends (``whyloop sandbox up``).
+
+        Stop them later with :func:`down` and the same ``state_dir``. The
+        process handles are kept for the life of this process, so Python neither
+        warns about children still running nor leaves them as zombies once
+        :func:`down` has stopped them.
+        """
+        _DETACHED.extend(self._procs.values())
+        self._procs.clear()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -188,6 +202,10 @@ def down(state_dir: str | Path | None = None) -> list[str]:
             "state file is unreadable; stop the services by hand", path=str(path)
         ) from None
     stopped = [name for name, pid in pids.items() if _ours(pid) and _stop_pid(pid)]
+    for proc in [p for p in _DETACHED if p.pid in pids.values()]:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=STOP_TIMEOUT_S)  # reap the child this process started
+        _DETACHED.remove(proc)
     path.unlink(missing_ok=True)
     return stopped
 
