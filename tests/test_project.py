@@ -61,6 +61,25 @@ PURE = [
     "redact.py",
     "schema.py",
     "errors.py",
+    # the probes' pure cores: observations in, verdicts and diagnoses out
+    *(
+        f"probes/{name}.py"
+        for name in (
+            "model",
+            "stages",
+            "ws_observations",
+            "ws_matrix",
+            "_ws_text",
+            "http_stages",
+            "hosts",
+            "load_stats",
+            "suite_verdicts",
+            "flaky",
+            "findings",
+            "finding_rules",
+            "evidence",
+        )
+    ),
 ]
 EDGE_MODULES = {"httpx", "websockets", "asyncio", "subprocess", "papermill", "socket", "aiohttp"}
 

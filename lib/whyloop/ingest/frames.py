@@ -99,7 +99,8 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
         ]
     for col in TEXT_COLUMNS:
         if df[col].dtype != STR or df[col].hasnans:
-            df[col] = df[col].fillna("").astype(str)
+            # an all-None column arrives as float64; filling "" into it would upcast (a warning)
+            df[col] = df[col].astype(object).where(df[col].notna(), "").astype(str)
     if df["rerun"].dtype != np.int64:
         df["rerun"] = pd.to_numeric(df["rerun"], errors="coerce").fillna(0).astype("int64")
     if df["duration_s"].dtype != np.float64:
