@@ -131,13 +131,14 @@ def _parser() -> argparse.ArgumentParser:
         )
     be2e.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS")
 
-    from whyloop import cli_probe_http, cli_probe_ws, cli_rerun
+    from whyloop import cli_findings, cli_probe_http, cli_probe_ws, cli_rerun
 
     probe = sub.add_parser("probe", help="probe the live system: ws, http, or a suite of probes")
     psub = probe.add_subparsers(dest="what", required=True, metavar="WHAT")
     cli_probe_ws.add_parser(psub)
     cli_probe_http.add_parsers(psub)
     cli_rerun.add_parser(sub)
+    cli_findings.add_parser(sub)
 
     demo = sub.add_parser(
         "demo", help="run the main job on the bundled sample", epilog="example: whyloop demo"
@@ -336,8 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("demo", None): _demo,
         **{("sandbox", w): _sandbox for w in ("up", "down", "faults", "e2e")},
     }
-    from whyloop import cli_probe_http, cli_probe_ws, cli_rerun
+    from whyloop import cli_findings, cli_probe_http, cli_probe_ws, cli_rerun
 
+    handlers[("findings", None)] = cli_findings.run
     handlers[("probe", "ws")] = cli_probe_ws.run
     handlers[("probe", "http")] = cli_probe_http.run_http
     handlers[("probe", "suite")] = cli_probe_http.run_suite

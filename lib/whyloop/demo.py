@@ -1,24 +1,33 @@
 """``make demo``: the main job end to end against the bundled sandbox.
 
 One turn of the loop: start the sandbox with two faults switched on, run the
-priority-1 e2e suite against it, stop it, ingest the suite's results and the
-services' logs, save them as an iteration in the store, read them back and
-print what an iteration report starts with: pass rates by category, failures
-grouped by signature, and the error log lines beside them. ``offline=True``
-does the same from the recorded sample in ``data/sample/`` without starting
-anything.
+priority-1 e2e suite against it, rerun what failed (flaky or consistent?),
+probe the WebSocket stage by stage with every way of sending the token, stop
+the sandbox, ingest the results and the services' logs, derive findings, save
+it all as an iteration in the store, read it back and print what an iteration
+report starts with: pass rates by category, failures grouped by signature, and
+the findings with their evidence. ``offline=True`` does the ingest-to-findings
+part from the recorded sample in ``data/sample/`` without starting anything.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pandas as pd
 
+from whyloop.cli_findings import print_findings
 from whyloop.ingest.log_summary import summarize_logs
 from whyloop.ingest.logs import read_logs
 from whyloop.ingest.tests import read_tests, summarize_tests
+from whyloop.probes.findings import Finding, derive_findings, findings_frame
+from whyloop.probes.flaky import classify_reruns
+from whyloop.probes.model import ProbeResult
+from whyloop.probes.websocket import results_frame
 from whyloop.store import Store
 
 __all__ = ["DEMO_FAULTS", "SAMPLE", "run_demo"]
@@ -27,9 +36,29 @@ SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 DEMO_FAULTS = ("ws-no-welcome", "db-locked")
 
 
-def _live_run(workdir: Path) -> tuple[Path, list[Path]]:
-    """Run the e2e suite against a fresh sandbox; return (results file, log files)."""
+@dataclass
+class LiveRun:
+    """What one live turn against the sandbox produced."""
+
+    results: Path
+    logs: list[Path]
+    probes: list[ProbeResult] = field(default_factory=list)
+    reruns: pd.DataFrame | None = None
+
+
+def _token(auth_url: str) -> str:
+    resp = httpx.post(
+        f"{auth_url}/auth/login", json={"username": "demo", "password": "demo-password"}, timeout=10
+    )
+    resp.raise_for_status()
+    return resp.json()["access_token"]
+
+
+def _live_run(workdir: Path) -> LiveRun:
+    """Run the e2e suite, rerun its failures and probe the WebSocket against a fresh sandbox."""
+    from whyloop.probes import probe_ws, rerun_failures
     from whyloop.sandbox import run_e2e, up
+    from whyloop.sandbox.runner import E2E_DIR
 
     results = workdir / "report-log.jsonl"
     print(f"starting the sandbox with faults: {', '.join(DEMO_FAULTS)}", flush=True)
@@ -43,11 +72,27 @@ def _live_run(workdir: Path) -> tuple[Path, list[Path]]:
             junitxml=workdir / "junit.xml",
             extra_args=["-q", "--tb=no", "--no-header"],
         )
+        print("rerunning the failed tests twice: flaky or consistent?", flush=True)
+        env = {
+            "WHYLOOP_BACKEND_URL": box.backend_url,
+            "WHYLOOP_AUTH_URL": box.auth_url,
+            "WHYLOOP_WS_URL": box.ws_url,
+        }
+        reruns = rerun_failures(
+            read_tests(results),
+            times=2,
+            rootdir=E2E_DIR,
+            pytest_args=["-c", os.devnull, "-p", "no:warnings"],
+            env=env,
+            timeout_s=180,
+        )
+        print(f"probing {box.ws_url} stage by stage, every way of sending the token ...")
+        probe = probe_ws(box.ws_url, token=_token(box.auth_url), auth="auto", timeout=3.0)
         logs = sorted(Path(p) for p in box.log_paths.values())
-    return results, logs
+    return LiveRun(results, logs, [probe], reruns)
 
 
-def _print(tests: pd.DataFrame, logs: pd.DataFrame) -> None:
+def _print(tests: pd.DataFrame, logs: pd.DataFrame, findings: list[Finding]) -> None:
     summary = summarize_tests(tests)
     rate = summary["pass_rate"] or 0.0
     print(
@@ -70,30 +115,38 @@ def _print(tests: pd.DataFrame, logs: pd.DataFrame) -> None:
         f"\n{log_summary['rows']} log records from {', '.join(log_summary['by_service'])}: "
         + ", ".join(f"{k} {v}" for k, v in log_summary["by_level"].items())
     )
-    bad = logs[logs["level"].isin(["ERROR", "CRITICAL"])]
-    if len(bad):
-        print("error lines (first 8):")
-        for row in bad.head(8).itertuples():
-            print(f"  {row.timestamp:%H:%M:%S} {row.level:<8} {row.service:<8} {row.message}"[:150])
+    print("\nfindings (stage, likely cause, evidence):")
+    print_findings(findings)
 
 
 def run_demo(*, store_root: Path, offline: bool = False, loop: str = "demo") -> int:
     """Run one loop iteration (live against the sandbox, or from the sample) and print it."""
     with tempfile.TemporaryDirectory(prefix="whyloop-demo-") as tmp:
         if offline:
-            results, log_files = SAMPLE / "tests", sorted((SAMPLE / "logs").glob("*.jsonl"))
+            run = LiveRun(SAMPLE / "tests", sorted((SAMPLE / "logs").glob("*.jsonl")))
         else:
-            results, log_files = _live_run(Path(tmp))
-        tests = read_tests(results, categories=SAMPLE / "categories.yaml")
-        logs = read_logs([str(p) for p in log_files])
+            run = _live_run(Path(tmp))
+        tests = read_tests(run.results, categories=SAMPLE / "categories.yaml")
+        logs = read_logs([str(p) for p in run.logs])
+        tables: dict[str, pd.DataFrame] = {"tests": tests, "logs": logs}
+        verdicts = None
+        if run.reruns is not None:
+            verdicts = classify_reruns(tests, run.reruns)
+            tables.update(reruns=run.reruns, rerun_verdicts=verdicts)
+        if run.probes:
+            tables["probes"] = results_frame(run.probes)
+        findings = derive_findings(run.probes, reruns=verdicts, logs=logs, tests=tests)
+        tables["findings"] = findings_frame(findings)
         store = Store(store_root)
         folder = store.write(
             loop,
-            sources=[str(results), *map(str, log_files)],
+            sources=[str(run.results), *map(str, run.logs)],
             meta={"faults": [] if offline else list(DEMO_FAULTS)},
-            tests=tests,
-            logs=logs,
+            **tables,
         )
-    print(f"\nsaved iteration {folder.name} of loop {loop!r} in {folder}")
-    _print(store.read(loop, folder.name, "tests"), store.read(loop, folder.name, "logs"))
+    print(f"\nsaved iteration {folder.name} of loop {loop!r} in {folder}: {', '.join(tables)}")
+    _print(store.read(loop, folder.name, "tests"), store.read(loop, folder.name, "logs"), findings)
+    if verdicts is not None and len(verdicts):
+        counts = verdicts["verdict"].astype(str).value_counts().to_dict()
+        print("\nreruns: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
     return 0
