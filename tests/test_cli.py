@@ -134,3 +134,16 @@ def whyloop_failed(report):
 
     tests = whyloop.read_tests(report)
     return sorted(tests.loc[tests.outcome == "failed", "test_id"])
+
+
+def test_findings_command_explains_a_stored_iteration(tmp_path, capsys):
+    assert main(["demo", "--offline", "--store", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["findings", "--loop", "demo", "--store", str(tmp_path), "--json"]) == 0
+    findings = json.loads(capsys.readouterr().out)
+    stages = {f["stage"] for f in findings}
+    assert {"welcome", "expect"} <= stages
+    lock = next(f for f in findings if f["stage"] == "expect")
+    assert "database is locked" in " ".join(lock["evidence"])
+    assert len(Store(tmp_path).read("demo", "1", "findings")) == len(findings)
+    assert main(["findings", "--loop", "nope", "--store", str(tmp_path)]) == 1

@@ -103,3 +103,12 @@ def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme and "make demo" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_runnable_example_runs(monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("Runnable as is against the bundled sample:", 1)[1]
+    code = block.split("```python", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "README.md", "exec"), {})
+    assert "WebSocket" in capsys.readouterr().out
