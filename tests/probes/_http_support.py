@@ -11,15 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -133,19 +130,3 @@ def serve_app(app: Starlette, *, tls: tuple[Path, Path] | None = None) -> Iterat
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-
-
-def self_signed(workdir: Path) -> tuple[Path, Path]:
-    """A throwaway self-signed certificate for 127.0.0.1 (openssl CLI, or skip)."""
-    openssl = shutil.which("openssl")
-    if not openssl:
-        pytest.skip("the openssl command is not installed")
-    key, cert = workdir / "key.pem", workdir / "cert.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "30", "-subj", "/CN=127.0.0.1/O=whyloop http test",
-         "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return cert, key

@@ -22,9 +22,9 @@ from ._http_support import (
     free_port,
     local_app,
     sandbox,
-    self_signed,
     serve_app,
 )
+from ._sandbox import self_signed
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_tls_details_and_untrusted_certificate(tmp_path: Path) -> None:
     tls = loose.stage(Stage.TLS)
     assert tls is not None and tls.ms is not None
     assert tls.detail["version"].startswith("TLS")
-    assert "whyloop http test" in tls.detail["subject"]
+    assert "whyloop test" in tls.detail["subject"]
     assert 0 < tls.detail["days_left"] <= 30
 
 
