@@ -125,7 +125,7 @@ def _http_options(args: argparse.Namespace) -> dict[str, Any]:
         "headers": headers,
         "token": token,
         "data": data,
-        "timeout_s": args.timeout,
+        "timeout": args.timeout,
         "insecure": args.insecure,
         "origin": args.origin,
         "expect_status": args.expect_status,

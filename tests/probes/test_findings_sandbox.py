@@ -108,7 +108,7 @@ def test_websocket_probe_and_backend_log_name_the_broken_stage(start, fault: str
 )  # fmt: skip
 def test_http_probe_and_backend_log_name_the_broken_stage(start, fault, path, options) -> None:
     box = start(fault)
-    options.setdefault("timeout_s", 2 * STAGE_S)
+    options.setdefault("timeout", 2 * STAGE_S)
     result = probe_http(box.backend_url + path, token=token(box), **options)
     # the server logs an abandoned request (499) a moment after the client gave up
     deadline = time.monotonic() + 3 * TIMEOUT_SCALE

@@ -74,7 +74,7 @@ def test_unauthenticated_api_call_shows_the_401(box: Sandbox) -> None:
 def test_closed_port_fails_at_tcp_with_a_diagnosis() -> None:
     port = free_port()
     start = time.monotonic()
-    result = probe_http(f"http://127.0.0.1:{port}/health", timeout_s=2 * TIMEOUT_SCALE)
+    result = probe_http(f"http://127.0.0.1:{port}/health", timeout=2 * TIMEOUT_SCALE)
     assert time.monotonic() - start < 5 * TIMEOUT_SCALE
     assert result.failed_stage == Stage.TCP
     assert f"127.0.0.1:{port}" in result.diagnosis and "refused" in result.diagnosis
@@ -122,7 +122,7 @@ def test_target_outside_the_allow_list_is_refused() -> None:
 
 def test_slow_endpoint_is_reported_not_hung(app_url: str) -> None:
     start = time.monotonic()
-    result = probe_http(app_url + "/slow", timeout_s=0.3 * TIMEOUT_SCALE)
+    result = probe_http(app_url + "/slow", timeout=0.3 * TIMEOUT_SCALE)
     assert time.monotonic() - start < 2 * TIMEOUT_SCALE
     assert result.failed_stage == Stage.FIRST_BYTE
     assert "no response headers" in result.diagnosis

@@ -264,7 +264,7 @@ async def probe_http_async(
     headers: Mapping[str, str] | None = None,
     token: str | None = None,
     data: Any = None,
-    timeout_s: float = 10.0,
+    timeout: float = 10.0,
     insecure: bool = False,
     origin: str | None = None,
     expect_status: int | None = None,
@@ -281,6 +281,7 @@ async def probe_http_async(
     to the URL's own host. Raises ProbeError for a bad argument or a host (or
     redirect) outside the allow-list; network failures are a failed stage, not an error.
     """
+    timeout_s = timeout  # seconds per phase, as in probe_ws
     allow = allow if allow is not None else AllowList.from_urls([url])
     allow.check(url)
     if urlsplit(url).scheme not in ("http", "https"):

@@ -187,7 +187,7 @@ async def _http(spec: SuiteSpec, probe: ProbeSpec, token: str | None) -> list[Ch
         headers=o["headers"],
         token=token if probe.auth else None,
         data=o["body"],
-        timeout_s=probe.timeout_s,
+        timeout=probe.timeout_s,
         insecure=bool(o["insecure"]),
         origin=o["origin"],
         expect_status=o["expect_status"],
