@@ -118,7 +118,9 @@ def test_sandbox_faults_up_e2e_down_through_the_cli(tmp_path, capsys):
     try:
         assert "ws       ws://127.0.0.1:" in capsys.readouterr().out
         report = tmp_path / "report.jsonl"
-        code = main(["sandbox", "e2e", "--state-dir", state, "--report-log", str(report), "--", "-q"])
+        code = main(
+            ["sandbox", "e2e", "--state-dir", state, "--report-log", str(report), "--", "-q"]
+        )
         assert code == 1  # the rate-limit test fails, nothing else
         failed = whyloop_failed(report)
         assert failed == ["test_resilience.py::test_rate_limiting"]
