@@ -149,3 +149,17 @@ def test_findings_command_explains_a_stored_iteration(tmp_path, capsys):
     assert "database is locked" in " ".join(lock["evidence"])
     assert len(Store(tmp_path).read("demo", "1", "findings")) == len(findings)
     assert main(["findings", "--loop", "nope", "--store", str(tmp_path)]) == 1
+
+
+def test_ingest_logs_summary_store_and_bad_source(tmp_path, capsys):
+    sample = FIXTURES.parent.parent / "data" / "sample" / "logs"
+    argv = ["ingest", "logs", str(sample / "*.jsonl"), "--json", "--loop", "l"]
+    assert main([*argv, "--store", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["rows"] > 100 and set(out["by_service"]) == {"backend", "auth"}
+    assert out["by_level"]["ERROR"] > 0
+    logs = Store(tmp_path).read("l", "1", "logs")
+    assert str(logs["timestamp"].dt.tz) == "UTC" and "httpRequest.status" in logs
+    assert main(["ingest", "logs", str(tmp_path / "missing.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("whyloop: ") and "missing.jsonl" in err and err.count("\n") == 1
