@@ -72,3 +72,17 @@ def test_ingested_results_and_logs_are_redacted(tmp_path):
     logs = whyloop.read_logs(log)
     assert JWT not in logs.astype(str).to_string()
     assert logs["message"][0] == "upgrade with Bearer eyJhbGci..."
+
+
+def test_redact_table_scans_a_repeated_chunk_once_and_keeps_clean_chunks():
+    import pyarrow as pa
+
+    from whyloop.ingest.logs_frame import REPEAT_ROWS, constant
+    from whyloop.redact import redact_table
+
+    secret = f"Authorization: Bearer {JWT}"
+    clean = pa.chunked_array([pa.array(["ok", "fine"], pa.large_string())] * 2)
+    table = pa.table({"a": constant(2 * REPEAT_ROWS + 2, secret)[:4], "b": clean})
+    out = redact_table(table)
+    assert out.column("a").to_pylist() == [redact_text(secret)] * 4
+    assert out.column("b").chunk(0).buffers()[2].address == clean.chunk(0).buffers()[2].address

@@ -118,15 +118,40 @@ def redact_frame(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataF
 
 
 def redact_table(table: pa.Table) -> pa.Table:
-    """Redact secrets in every string column of an Arrow table (the log ingest path)."""
+    """Redact secrets in every string column of an Arrow table (the log ingest path).
+
+    Chunk by chunk: a chunk without a hint of a secret is kept as it is, so a
+    clean table is scanned, not copied; a chunk that recurs (a column of one
+    repeated value, or two columns sharing memory) is scanned once.
+    """
+    # Chunks by memory address, each kept with its result so that its memory
+    # cannot be freed and the address reused by another chunk while this runs.
+    done: dict[tuple[object, ...], tuple[pa.Array, pa.Array]] = {}
     for i, field in enumerate(table.schema):
         if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
             continue
-        column = table.column(i).combine_chunks()
-        hits = pc.fill_null(pc.match_substring_regex(column, _TRIGGER), False)
-        if not pc.any(hits).as_py():
-            continue
-        flagged = pc.filter(column, hits).to_pylist()
-        fixed = pa.array([redact_text(v) for v in flagged], type=field.type)
-        table = table.set_column(i, field, pc.replace_with_mask(column, hits, fixed))
+        chunks, changed = [], False
+        for chunk in table.column(i).chunks:
+            key = (
+                chunk.type,
+                chunk.offset,
+                len(chunk),
+                *(None if b is None else b.address for b in chunk.buffers()),
+            )
+            if key not in done:
+                done[key] = (chunk, _redact_chunk(chunk))
+            first, fixed = done[key]
+            changed = changed or fixed is not first
+            chunks.append(fixed)
+        if changed:
+            table = table.set_column(i, field, pa.chunked_array(chunks, field.type))
     return table
+
+
+def _redact_chunk(chunk: pa.Array) -> pa.Array:
+    """``chunk`` itself when nothing in it hints at a secret, else a redacted copy."""
+    hits = pc.fill_null(pc.match_substring_regex(chunk, _TRIGGER), False)
+    if not pc.any(hits).as_py():
+        return chunk
+    fixed = pa.array([redact_text(v) for v in chunk.filter(hits).to_pylist()], type=chunk.type)
+    return pc.replace_with_mask(chunk, hits, fixed)

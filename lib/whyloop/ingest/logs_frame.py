@@ -31,20 +31,26 @@ import pyarrow.compute as pc
 from whyloop.schema import LOG_COLUMNS
 
 __all__ = [
+    "BATCH_ROWS",
     "FRAME_COLUMNS",
     "LEVEL_ALIASES",
+    "REPEAT_ROWS",
     "STR",
     "TS_TYPE",
     "LogFormat",
     "ParsedLogs",
     "apply_levels",
+    "batched",
     "connect",
     "constant",
     "finish_table",
     "join_records",
     "normalise_level",
+    "null_column",
     "quote_ident",
     "quote_str",
+    "release_unused",
+    "repeated",
     "spread",
     "to_frame",
 ]
@@ -176,12 +182,15 @@ def _map_levels(raw: pa.ChunkedArray) -> pa.ChunkedArray:
     chunks = []
     for chunk in raw.chunks:
         encoded = chunk.dictionary_encode()
+        values = encoded.dictionary.to_pylist()
         names = []
-        for value in encoded.dictionary.to_pylist():
+        for value in values:
             if value not in cache:
                 cache[value] = _known_level(value)
             names.append(cache[value])
-        chunks.append(pa.array(names, STR).take(encoded.indices))
+        # Where every value already is its level name (``INFO``), the chunk is
+        # its own mapping: share it rather than build a copy.
+        chunks.append(chunk if names == values else pa.array(names, STR).take(encoded.indices))
     return pa.chunked_array(chunks, STR)
 
 
@@ -216,6 +225,20 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+#: Rows per batch of a table handed to DuckDB: it scans the batches of one
+#: table in parallel, and a column of one chunk would be read by one thread.
+BATCH_ROWS = 32768
+
+
+def batched(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    """``values`` as chunks of at most :data:`BATCH_ROWS` rows (slices, not copies)."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    return pa.chunked_array(
+        [c.slice(i, BATCH_ROWS) for c in chunks for i in range(0, len(c), BATCH_ROWS)],
+        values.type,
+    )
+
+
 def join_records(
     table: pa.Table, starts: np.ndarray, *, column: str = "message", sep: str = "\n"
 ) -> pa.Table:
@@ -223,7 +246,7 @@ def join_records(
 
     ``starts[i]`` is true where row ``i`` begins a new record; the others have
     their ``column`` text appended to that record's (joined by ``sep``; with
-    ``"\n"``, line ends at the end of the joined text are dropped) and are
+    a newline, line ends at the end of the joined text are dropped) and are
     dropped. Rows before the first start stay as records of their own. A
     source without continuation rows costs one pass over ``starts``; the
     joining runs in Arrow, without a Python string per row.
@@ -233,14 +256,11 @@ def join_records(
         return table
     keep = starts.copy()
     keep[: int(np.argmax(starts)) if starts.any() else n] = True  # before the first start
-    kept = np.flatnonzero(keep)
-    size = np.diff(np.append(kept, n))  # rows in each record: kept[i] up to kept[i + 1]
+    size = np.diff(np.append(np.flatnonzero(keep), n))  # rows in each record
     merged = size > 1
-    rows = np.flatnonzero(np.repeat(merged, size))
-    parts = table.column(column).take(pa.array(rows)).cast(STR)
-    parts = pc.fill_null(
-        pa.concat_arrays(parts.chunks) if parts.num_chunks else pa.array([], STR), ""
-    )
+    # filter, not take: take joins a chunked column into one array first.
+    parts = table.column(column).filter(pa.array(np.repeat(merged, size))).cast(STR)
+    parts = pc.fill_null(parts.combine_chunks() if parts.num_chunks else pa.array([], STR), "")
     offsets = np.zeros(int(merged.sum()) + 1, dtype=np.int64)
     np.cumsum(size[merged], out=offsets[1:])
     joined = pc.binary_join(
@@ -248,16 +268,51 @@ def join_records(
     )
     if sep == "\n":
         joined = pc.utf8_rtrim(joined, characters="\r\n")
-    out = table.take(pa.array(kept))
+    out = table.filter(pa.array(keep))
     col = pc.replace_with_mask(out.column(column).cast(STR), pa.array(merged), joined)
     return out.set_column(out.column_names.index(column), column, col)
 
 
-def constant(n: int, value: str) -> pa.Array:
-    """A string column repeating ``value`` ``n`` times (built in Arrow, not Python)."""
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], STR)
+def release_unused() -> None:
+    """Hand memory that Arrow's allocator freed back to the system.
+
+    mimalloc, pyarrow's default allocator, keeps freed pages resident for
+    reuse; a parser that allocates and frees a block's worth at each step
+    would otherwise hold tens of MB it no longer uses at its peak.
+    """
+    pa.default_memory_pool().release_unused()
+
+
+#: Rows in each chunk of a column that repeats one value (see :func:`repeated`).
+REPEAT_ROWS = 1 << 16
+
+
+def repeated(chunk: pa.Array, n: int) -> pa.ChunkedArray:
+    """A length-``n`` column of ``chunk`` over and over (``chunk`` holds one value repeated).
+
+    Arrow arrays are immutable, so the chunks can all be the same array: the
+    column costs the memory of one chunk however long it is (a 45-character
+    ``source`` repeated a million times is 3.4 MB, not 53 MB). pandas keeps the
+    chunks as they are.
+    """
+    size = len(chunk)
+    full, rest = divmod(n, size) if size else (0, 0)
+    chunks = [chunk] * full + ([chunk.slice(0, rest)] if rest else [])
+    return pa.chunked_array(chunks, chunk.type)
+
+
+def constant(n: int, value: str) -> pa.ChunkedArray:
+    """A string column repeating ``value`` ``n`` times (built in Arrow, one chunk's memory)."""
+    size = min(n, REPEAT_ROWS)
+    chunk = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(size, dtype=np.int32)), pa.array([value], STR)
     ).cast(STR)
+    return repeated(chunk, n)
+
+
+def null_column(n: int, kind: pa.DataType) -> pa.ChunkedArray:
+    """A column of ``n`` nulls of type ``kind`` (one chunk's memory, see :func:`repeated`)."""
+    return repeated(pa.nulls(min(n, REPEAT_ROWS), kind), n)
 
 
 def finish_table(table: pa.Table) -> pa.Table:
@@ -277,7 +332,7 @@ def finish_table(table: pa.Table) -> pa.Table:
             if col.type != want:
                 col = col.cast(want)
         else:
-            col = pa.nulls(n, want)
+            col = null_column(n, want)
         if name == "level":
             col = pc.fill_null(col, "INFO")
         cols[name] = col
@@ -295,7 +350,7 @@ def finish_table(table: pa.Table) -> pa.Table:
             or pa.types.is_floating(col.type)
             or pa.types.is_boolean(col.type)
         ):
-            col = col.cast(STR) if not pa.types.is_null(col.type) else pa.nulls(n, STR)
+            col = col.cast(STR) if not pa.types.is_null(col.type) else null_column(n, STR)
         cols[name] = col
     return pa.table(cols)
 
@@ -316,9 +371,13 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
 
     Strings use pandas' default ``str`` dtype (Arrow-backed, no copy),
     integers the nullable ``Int64`` (``line`` plain ``int64``), timestamps
-    ``datetime64[us, UTC]``.
+    ``datetime64[us, UTC]``. A column of one chunk without nulls becomes a
+    view of its Arrow memory (``split_blocks``), not a copy.
     """
-    frame = table.to_pandas(types_mapper=_string_mapper)
-    if "line" in frame and not frame["line"].hasnans:
-        frame["line"] = frame["line"].astype("int64")
+    line = table.column("line") if "line" in table.column_names else None
+    if line is None or line.null_count:
+        return table.to_pandas(types_mapper=_string_mapper, split_blocks=True)
+    at = table.column_names.index("line")
+    frame = table.remove_column(at).to_pandas(types_mapper=_string_mapper, split_blocks=True)
+    frame.insert(at, "line", table.select([at]).to_pandas(split_blocks=True)["line"])
     return frame

@@ -21,40 +21,42 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from whyloop.errors import IngestError
-from whyloop.ingest.logs_frame import STR, connect, quote_ident, quote_str
+from whyloop.ingest.logs_frame import STR, batched, connect, quote_ident, quote_str
 
 __all__ = ["BLOCK_BYTES", "LineMatcher", "head_bytes", "line_blocks", "split_lines"]
 
-#: Bytes of text read and matched at a time. Small enough that a block's
-#: lines and match results are a few tens of MB, large enough that the
-#: per-block costs (a query, a few compute calls) stay out of the profile.
-BLOCK_BYTES = 8 << 20
-# Rows per batch handed to DuckDB: it scans the batches of one table in
-# parallel, and a block as one batch would run on one thread.
-_BATCH_ROWS = 32768
+#: Bytes of text read and matched at a time. What a block holds while it is
+#: parsed (lines, match results, copies) is a few times this; below about
+#: 4 MB the cost of each DuckDB query (its regex compiled and warmed up per
+#: query) starts to show: 1M lines take 1.5x as long in 2 MB blocks.
+BLOCK_BYTES = 4 << 20
 
 
-def split_lines(data: bytes) -> pa.Array:
-    """Split bytes into a large_string array of lines without their ``\\n``/``\\r\\n`` (vectorised)."""
-    if data and not data.endswith(b"\n"):
-        data += b"\n"
+def split_lines(data: bytes | pa.Buffer) -> pa.Array:
+    """Split bytes into a large_string array of lines without their ``\\n``/``\\r\\n`` (vectorised).
+
+    Invalid UTF-8 becomes U+FFFD; the last line needs no line end.
+    """
+    buf = pa.py_buffer(data) if isinstance(data, bytes) else data
+    if not buf.size:
+        return pa.array([], STR)
+    text = _one_string(buf)
     try:
-        lines = _from_buffer(data)
-        lines.validate(full=True)  # checks UTF-8
+        text.validate(full=True)  # checks UTF-8
     except pa.ArrowInvalid:
-        data = data.decode("utf-8", "replace").encode()
-        lines = _from_buffer(data)
-    lines = pc.binary_slice(lines.cast(pa.large_binary()), 0, -1).cast(STR)
-    if b"\r" in data:
+        text = _one_string(pa.py_buffer(buf.to_pybytes().decode("utf-8", "replace").encode()))
+    lines = pc.split_pattern(text, "\n").flatten()
+    if np.frombuffer(buf, dtype=np.uint8)[-1] == 10:  # the empty "line" after the last line end
+        lines = lines.slice(0, len(lines) - 1)
+    if pc.match_substring(text, "\r")[0].as_py():
         lines = pc.utf8_rtrim(lines, characters="\r")
     return lines
 
 
-def _from_buffer(data: bytes) -> pa.Array:
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    offsets = np.zeros(len(ends) + 1, dtype=np.int64)
-    offsets[1:] = ends + 1
-    return pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(data))
+def _one_string(buf: pa.Buffer) -> pa.Array:
+    """``buf`` as a large_string array of one value (no copy)."""
+    offsets = pa.py_buffer(np.array([0, buf.size], dtype=np.int64))
+    return pa.LargeStringArray.from_buffers(1, offsets, buf)
 
 
 def head_bytes(data: Path | bytes, size: int = 65536) -> bytes:
@@ -85,26 +87,48 @@ def line_blocks(data: Path | bytes, *, size: int | None = None) -> Iterator[tupl
         yield 0, split_lines(b"")
 
 
-def _byte_blocks(data: Path | bytes, size: int) -> Iterator[bytes]:
+def _byte_blocks(data: Path | bytes, size: int) -> Iterator[pa.Buffer]:
+    """Consecutive pieces of ``data`` that end at a line end (or the end of the data).
+
+    A regular file is read into Arrow buffers, each read starting where the
+    last complete line ended: no bytes are copied to join pieces of a line.
+    Anything else (a named pipe) is read whole first.
+    """
+    if not isinstance(data, bytes) and not Path(data).is_file():
+        data = Path(data).read_bytes()
     if isinstance(data, bytes):
-        start = 0
+        whole, start = pa.py_buffer(data), 0
         while start < len(data):
             end = data.find(b"\n", start + size - 1) + 1 or len(data)
-            yield data[start:end]
+            yield whole.slice(start, end - start)
             start = end
         return
-    with open(data, "rb") as fh:
-        parts: list[bytes | memoryview] = []
-        while chunk := fh.read(size):
-            cut = chunk.rfind(b"\n") + 1
-            if not cut:  # no line end yet: the line goes on into the next read
-                parts.append(chunk)
-                continue
-            view = memoryview(chunk)
-            yield b"".join([*parts, view[:cut]])
-            parts = [view[cut:]]
-        if any(len(p) for p in parts):
-            yield b"".join(parts)
+    with pa.OSFile(str(data)) as fh:
+        pos, total, want = 0, fh.size(), size
+        while pos < total:
+            fh.seek(pos)
+            buf = fh.read_buffer(want)
+            if not buf.size:  # the file shrank while being read
+                return
+            cut = buf.size
+            if pos + buf.size < total:
+                cut = _last_line_end(buf) + 1
+                if not cut:  # a line longer than the read: read more of it
+                    want *= 2
+                    continue
+            yield buf.slice(0, cut)
+            pos, want = pos + cut, size
+
+
+def _last_line_end(buf: pa.Buffer) -> int:
+    """Offset of the last ``\\n`` in ``buf``, or -1 (searching back from the end)."""
+    view = np.frombuffer(buf, dtype=np.uint8)
+    step = 1 << 16
+    for end in range(len(view), 0, -step):
+        hits = np.flatnonzero(view[max(end - step, 0) : end] == 10)
+        if len(hits):
+            return max(end - step, 0) + int(hits[-1])
+    return -1
 
 
 class LineMatcher:
@@ -156,8 +180,7 @@ class LineMatcher:
         its text).
         """
         if self._con is not None:
-            batches = [lines.slice(i, _BATCH_ROWS) for i in range(0, len(lines), _BATCH_ROWS)]
-            self._con.register("source", pa.table({"v": pa.chunked_array(batches, STR)}))
+            self._con.register("source", pa.table({"v": batched(lines)}))
             try:
                 query = self._con.sql(self._query)
             except duckdb.Error:  # not RE2 syntax: Python's re can still read it
@@ -169,8 +192,8 @@ class LineMatcher:
                 # kept alone would keep every other column of it alive: copy the
                 # groups out and let the rest go.
                 tokens = {g: _own(found.column(g)) for g in self.groups}
-                matched = pc.fill_null(_own(found.column("__m")), False)
-                return tokens, matched.to_numpy(zero_copy_only=False).astype(bool)
+                matched = pc.fill_null(found.column("__m"), False)
+                return tokens, matched.to_numpy().astype(bool)
         return self._python_match(lines)
 
     def _python_match(self, lines: pa.Array) -> tuple[dict[str, pa.Array], np.ndarray]:

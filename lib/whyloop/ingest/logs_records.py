@@ -2,10 +2,10 @@
 
 Text logs are matched a block of lines at a time (:mod:`.logs_lines`), and a
 record can run on past a block's end (a traceback cut in two). The joiners
-here take each block's rows as soon as it is matched and finish the records
-that cannot go on any more; the rows of the last record wait for the next
-block, so a record is the same whatever the block size, and what is kept in
-memory is the finished records and one block.
+here take each block's rows as soon as it is matched and hold them until the
+next block shows whether its last record goes on; then they hand the
+finished records to a ``sink`` (a callable). A record is the same whatever
+the block size, and about one block waits at a time.
 
 * :class:`TextRecords`: a line that does not match the line format continues
   the record before it; lines before the first match are records of their own.
@@ -14,6 +14,8 @@ memory is the finished records and one block.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,20 +23,23 @@ import pyarrow.compute as pc
 from whyloop.errors import IngestError
 from whyloop.ingest.logs_frame import join_records
 
-__all__ = ["CriRecords", "RecordJoiner", "TextRecords"]
+__all__ = ["CriRecords", "RecordJoiner", "Sink", "TextRecords"]
+
+#: Where finished records go, a table of them at a time, in order.
+Sink = Callable[[pa.Table], None]
 
 
 class RecordJoiner:
     """Rows into records, block by block: a row that does not start a record continues the one before.
 
     Call :meth:`add` with each block's rows and where records start, in
-    order, then :meth:`finish`. Rows before the first start are records of
-    their own, as :func:`~.logs_frame.join_records` keeps them.
+    order, then :meth:`finish`; ``sink`` gets the records, joined by
+    :func:`~.logs_frame.join_records` (rows before the first start are records
+    of their own), at least one table once a block was added.
     """
 
-    def __init__(self, *, sep: str) -> None:
-        self.sep = sep
-        self._done: list[pa.Table] = []
+    def __init__(self, *, sep: str, sink: Sink) -> None:
+        self.sep, self.sink = sep, sink
         # The last block seen: its last record may go on in the next block.
         self._open: tuple[pa.Table, np.ndarray] | None = None
 
@@ -65,15 +70,14 @@ class RecordJoiner:
             )
             self._open = (table.slice(cut), starts[cut:])
 
-    def finish(self) -> list[pa.Table]:
-        """The records of every block, in order (at least one table once a block was added)."""
+    def finish(self) -> None:
+        """Hand on the last records."""
         if self._open is not None:
             self._emit(*self._open)
             self._open = None
-        return self._done
 
     def _emit(self, table: pa.Table, starts: np.ndarray) -> None:
-        self._done.append(join_records(table, starts, sep=self.sep))
+        self.sink(join_records(table, starts, sep=self.sep))
 
 
 def _blank(column: pa.ChunkedArray | pa.Array, *, trim: bool) -> np.ndarray:
@@ -92,9 +96,9 @@ class TextRecords:
     given, not detected: then no matching line at all is an error.
     """
 
-    def __init__(self, *, name: str, explicit: bool) -> None:
+    def __init__(self, *, name: str, explicit: bool, sink: Sink) -> None:
         self.name, self.explicit = name, explicit
-        self._joiner = RecordJoiner(sep="\n")
+        self._joiner = RecordJoiner(sep="\n", sink=sink)
         self._matched = False
         self._before = 0  # lines kept before the first match
 
@@ -111,9 +115,9 @@ class TextRecords:
             self._matched = bool(len(found))
         self._joiner.add(table, matched)
 
-    def finish(self, warnings: list[str]) -> pa.Table:
-        """The records, with the warning about lines before the first match appended to ``warnings``."""
-        table = pa.concat_tables(self._joiner.finish())
+    def finish(self, warnings: list[str]) -> None:
+        """Hand on the last records; append the warning about lines before the first match."""
+        self._joiner.finish()
         if not self._matched:
             if self.explicit and self._before:
                 raise IngestError("no line matches the line format", path=self.name)
@@ -122,7 +126,6 @@ class TextRecords:
                 f"{self.name}:1: {self._before} lines before the first line matching the format "
                 "kept as message-only records"
             )
-        return table
 
 
 class CriRecords:
@@ -132,9 +135,9 @@ class CriRecords:
     warning (the first 20, then a count); blank ones are dropped.
     """
 
-    def __init__(self, *, name: str) -> None:
+    def __init__(self, *, name: str, sink: Sink) -> None:
         self.name = name
-        self._joiner = RecordJoiner(sep="")
+        self._joiner = RecordJoiner(sep="", sink=sink)
         self._odd: list[int] = []  # the first 20 line numbers that are not CRI lines
         self._odd_count = 0
         self._partial = False  # the last kept line was a partial one
@@ -158,12 +161,12 @@ class CriRecords:
             self._partial = bool(partial[-1])
         self._joiner.add(table, starts)
 
-    def finish(self, warnings: list[str]) -> pa.Table:
-        """The records, with a warning per line that was not a CRI line appended to ``warnings``."""
+    def finish(self, warnings: list[str]) -> None:
+        """Hand on the last records; append a warning per line that was not a CRI line."""
+        self._joiner.finish()
         for line in self._odd:
             warnings.append(f"{self.name}:{line}: not a CRI log line; kept as a text record")
         if self._odd_count > 20:
             warnings.append(
                 f"{self.name}: ... and {self._odd_count - 20} more lines that are not CRI log lines"
             )
-        return pa.concat_tables(self._joiner.finish())

@@ -26,6 +26,13 @@ parallel); a pattern RE2 cannot compile (look-arounds, back-references) falls
 back to Python's ``re``. Kubernetes/CRI container lines
 (``2016-10-06T00:17:09.669794202Z stdout F message``) are a built-in format
 whose partial lines (``P``) are joined and whose JSON messages are lifted.
+
+The text goes through a block of lines at a time, so that peak memory is the
+result plus a few blocks, not several copies of the file: lines are read and
+matched per block (:mod:`.logs_lines`), records are joined across block ends
+(:mod:`.logs_records`) and times read per block
+(:class:`~.logs_times.BlockTimes`); the result does not depend on the block
+size.
 """
 
 from __future__ import annotations
@@ -46,11 +53,12 @@ from whyloop.ingest.logs_frame import (
     apply_levels,
     constant,
     finish_table,
+    release_unused,
 )
 from whyloop.ingest.logs_json import lift_json_messages
 from whyloop.ingest.logs_lines import LineMatcher, head_bytes, line_blocks, split_lines
 from whyloop.ingest.logs_records import CriRecords, TextRecords
-from whyloop.ingest.logs_times import apply_times
+from whyloop.ingest.logs_times import BlockTimes
 
 __all__ = [
     "LINE_FORMATS",
@@ -201,29 +209,47 @@ def parse_text_logs(
     warnings: list[str] = []
     if line_format is None and regex is None:
         table = pa.concat_tables([_plain(lines, before) for before, lines in line_blocks(data)])
-        return ParsedLogs(finish_table(_with_source(table, name)), LogFormat.TEXT, warnings)
+        table = _with_source(_one_chunk(table, ("line",)), name)
+        return ParsedLogs(finish_table(table), LogFormat.TEXT, warnings)
     label, pattern = resolve_format(line_format, regex)
     pattern, groups = _named_only(pattern)
     if not groups:
         raise IngestError("the line format has no named groups (use (?P<Content>...))", path=name)
-    records = CriRecords(name=name) if label == "cri" else TextRecords(name=name, explicit=explicit)
-    with LineMatcher(pattern, groups) as matcher:
+    with BlockTimes(name=name, year=year) as times, LineMatcher(pattern, groups) as matcher:
+        records = (
+            CriRecords(name=name, sink=times.add)
+            if label == "cri"
+            else TextRecords(name=name, explicit=explicit, sink=times.add)
+        )
         for before, lines in line_blocks(data):
             tokens, matched = matcher.match(lines)
-            table = _extract(lines, tokens, matched, groups, before)
-            del lines, tokens
-            records.add(table, matched, before)
-            del table
-    table = _with_source(records.finish(warnings), name)
-    # Times first: their text columns are the largest that are dropped.
-    times = [c for c in table.column_names if c.startswith("__time_")]
-    table = apply_times(table, times, name=name, warnings=warnings, year=year)
+            block = _extract(lines, tokens, matched, groups, before)
+            del lines, tokens  # what the block keeps is in its table now
+            records.add(block, matched, before)
+            del block
+            release_unused()
+        records.finish(warnings)
+        table = times.finish(warnings)
+    table = _with_source(_one_chunk(table, ("line", "timestamp")), name)
+    release_unused()
     table = apply_levels(table, [c for c in table.column_names if c.startswith("__level_")])
     if label == "cri":
         table = lift_json_messages(table, name=name, warnings=warnings, year=year)
     return ParsedLogs(
         finish_table(table), LogFormat.CRI if label == "cri" else LogFormat.TEXT, warnings
     )
+
+
+def _one_chunk(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
+    """``table`` with the columns ``names`` in one chunk each.
+
+    pandas holds a number column as one array: joined here, where the blocks'
+    chunks can be freed at once, it is handed to pandas without a copy.
+    """
+    for name in names:
+        i = table.column_names.index(name)
+        table = table.set_column(i, name, table.column(i).combine_chunks())
+    return table
 
 
 def _with_source(table: pa.Table, name: str) -> pa.Table:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from whyloop.ingest.logs_frame import STR, TS_TYPE, connect, quote_str, spread
+from whyloop.ingest.logs_frame import STR, TS_TYPE, batched, connect, quote_str, spread
 
-__all__ = ["TIME_FORMATS", "apply_times", "parse_times", "time_sql"]
+__all__ = ["TIME_FORMATS", "BlockTimes", "apply_times", "parse_times", "time_sql"]
 
 #: strptime formats tried, in order, for text timestamps that are not ISO 8601.
 TIME_FORMATS: tuple[str, ...] = (
@@ -46,6 +47,9 @@ _ISO_FORMATS: tuple[str, ...] = (
     "%Y-%m-%dT%H:%M:%S.%f%z",
     "%Y-%m-%dT%H:%M:%S%z",
 )
+
+#: How many values (the first ones present) choose the way a column writes times.
+_SAMPLE = 512
 
 
 def _epoch_sql(number: str) -> str:
@@ -115,31 +119,62 @@ def parse_times(values: pa.ChunkedArray | pa.Array, *, year: int | None = None) 
     """
     values = values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
     values = values.cast(STR)
-    out = pa.chunked_array([pa.nulls(len(values), TS_TYPE)])
-    present = pc.drop_null(values)
-    if not len(present):
-        return out
+    sample = _sample(values)
+    if not len(sample):
+        return pa.chunked_array([pa.nulls(len(values), TS_TYPE)])
     methods = _time_methods(year)
     con = connect()
     try:
-        con.register("sample", pa.table({"v": present.slice(0, 512)}))
-        counts = con.sql(
-            "SELECT " + ", ".join(f"count({m})" for m in methods) + " FROM sample"
-        ).fetchall()[0]
-        best = int(np.argmax(counts))
-        if not counts[best]:
-            return out
-        con.register("vals", pa.table({"v": values}))
-        parsed = con.sql(f"SELECT {methods[best]} AS t FROM vals").to_arrow_table().column("t")
-        missing = pc.and_(pc.is_null(parsed), pc.is_valid(values))
-        rows = np.flatnonzero(missing.to_numpy(zero_copy_only=False))
-        if len(rows) and len(methods) > 1:
-            others = [m for i, m in enumerate(methods) if i != best]
-            con.register("rest", pa.table({"v": values.take(pa.array(rows))}))
-            rest = con.sql(f"SELECT coalesce({', '.join(others)}) AS t FROM rest").to_arrow_table()
-            parsed = pc.coalesce(parsed, spread(rest.column("t"), rows, len(values)))
+        best = _best_method(con, sample, methods)
+        return _parse_with(con, values, methods, best)
     finally:
         con.close()
+
+
+def _sample(values: pa.ChunkedArray, size: int = _SAMPLE) -> pa.Array:
+    """The first ``size`` values present, read a slice at a time (not a copy of the column)."""
+    taken: list[pa.Array] = []
+    count = 0
+    for chunk in values.chunks:
+        for start in range(0, len(chunk), 4096):
+            if count >= size:
+                return pa.concat_arrays(taken)
+            taken.append(pc.drop_null(chunk.slice(start, 4096)).slice(0, size - count))
+            count += len(taken[-1])
+    return pa.concat_arrays(taken) if taken else pa.array([], STR)
+
+
+def _best_method(
+    con: duckdb.DuckDBPyConnection, sample: pa.Array, methods: list[str]
+) -> int | None:
+    """Index of the method reading most of ``sample``, or None when none reads any."""
+    con.register("sample", pa.table({"v": sample}))
+    counts = con.sql(
+        "SELECT " + ", ".join(f"count({m})" for m in methods) + " FROM sample"
+    ).fetchall()[0]
+    best = int(np.argmax(counts))
+    return best if counts[best] else None
+
+
+def _parse_with(
+    con: duckdb.DuckDBPyConnection | None,
+    values: pa.ChunkedArray,
+    methods: list[str],
+    best: int | None,
+) -> pa.ChunkedArray:
+    """Parse ``values`` with method ``best``, then what it missed with every other one."""
+    if best is None or con is None:
+        return pa.chunked_array([pa.nulls(len(values), TS_TYPE)])
+    con.register("vals", pa.table({"v": batched(values)}))
+    parsed = con.sql(f"SELECT {methods[best]} AS t FROM vals").to_arrow_table().column("t")
+    missing = pc.and_(pc.is_null(parsed), pc.is_valid(values)).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(missing)
+    if len(rows) and len(methods) > 1:
+        others = [m for i, m in enumerate(methods) if i != best]
+        # filter, not take: take joins a chunked column into one array first.
+        con.register("rest", pa.table({"v": values.filter(pa.array(missing))}))
+        rest = con.sql(f"SELECT coalesce({', '.join(others)}) AS t FROM rest").to_arrow_table()
+        parsed = pc.coalesce(parsed, spread(rest.column("t"), rows, len(values)))
     return parsed.cast(TS_TYPE)
 
 
@@ -197,3 +232,143 @@ def apply_times(
             )
             table = table.append_column("timestamp_raw", kept)
     return table
+
+
+class BlockTimes:
+    """:func:`apply_times` for text time columns of a table that arrives in blocks.
+
+    Call :meth:`add` with each block (its candidates are its ``__time_N``
+    columns), then :meth:`finish`: the result is what ``apply_times`` gives
+    on the whole table (timestamps, ``timestamp_raw``, the warning), but only
+    a block's time text is held at once. The first candidate is read block by
+    block, the way of writing chosen on its first 512 values as
+    :func:`parse_times` chooses it (blocks wait until those are seen); the
+    rows it leaves without a time keep every candidate's text aside, and the
+    other candidates read them at the end, as ``apply_times`` would.
+    """
+
+    def __init__(self, *, name: str, year: int | None = None) -> None:
+        self.name, self.year = name, year
+        self._methods = _time_methods(year)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._best: int | None = None
+        self._sample: list[pa.Array] = []
+        self._sampled = 0
+        self._waiting: list[pa.Table] | None = []  # None once the way of writing is chosen
+        self._done: list[pa.Table] = []
+        self._rest: list[pa.Table] = []  # rows left without a time: candidates and __row
+        self._rows = 0
+
+    def __enter__(self) -> BlockTimes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the DuckDB connection (:meth:`finish` does)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def add(self, table: pa.Table) -> None:
+        """Take the next block (rows in order, the same columns as the blocks before)."""
+        if self._waiting is None:
+            self._read(table)
+            return
+        candidates = _candidates(table)
+        if candidates and self._sampled < _SAMPLE:
+            sample = _sample(table.column(candidates[0]).cast(STR), _SAMPLE - self._sampled)
+            self._sample.append(sample)
+            self._sampled += len(sample)
+        self._waiting.append(table)
+        if self._sampled >= _SAMPLE or not candidates:
+            self._choose()
+
+    def finish(self, warnings: list[str]) -> pa.Table:
+        """The blocks as one table, ``timestamp`` set and the candidates dropped."""
+        if self._waiting is not None:
+            self._choose()
+        self.close()
+        table = pa.concat_tables(self._done)
+        self._done = []
+        if not self._rest:
+            return table
+        rest = pa.concat_tables(self._rest)
+        rows = rest.column("__row").to_numpy()
+        stamp, raw = _other_candidates(rest.drop_columns(["__row"]), year=self.year)
+        n = table.num_rows
+        i = table.column_names.index("timestamp")
+        table = table.set_column(
+            i, "timestamp", pc.coalesce(table.column(i), spread(stamp, rows, n))
+        )
+        bad = pc.and_(pc.is_null(stamp), pc.is_valid(raw)).to_numpy(zero_copy_only=False)
+        if bad.any():
+            kept = raw.filter(pa.array(bad))
+            warnings.append(
+                f"{self.name}: {len(kept)} records have a time that could not be read "
+                f"(e.g. {kept[0].as_py()!r}); kept in timestamp_raw"
+            )
+            table = table.append_column("timestamp_raw", spread(kept, rows[bad], n))
+        return table
+
+    def _choose(self) -> None:
+        sample = pa.concat_arrays(self._sample) if self._sample else pa.array([], STR)
+        if len(sample):
+            self._con = connect()
+            self._best = _best_method(self._con, sample, self._methods)
+        waiting, self._waiting = self._waiting or [], None
+        for table in waiting:
+            self._read(table)
+
+    def _read(self, table: pa.Table) -> None:
+        candidates = _candidates(table)
+        n = table.num_rows
+        if not candidates:
+            stamp = pa.chunked_array([pa.nulls(n, TS_TYPE)])
+        else:
+            first = table.column(candidates[0]).cast(STR)
+            stamp = _parse_with(self._con, first, self._methods, self._best)
+            present = pc.is_valid(first)
+            for column in candidates[1:]:
+                present = pc.or_(present, pc.is_valid(table.column(column)))
+            left = pc.and_(pc.is_null(stamp), present).to_numpy(zero_copy_only=False)
+            if left.any():
+                rest = table.select(candidates).filter(pa.array(left))
+                rows = np.flatnonzero(left) + self._rows
+                self._rest.append(rest.append_column("__row", pa.array(rows)))
+        table = table.drop_columns(candidates)
+        if "timestamp" in table.column_names:
+            table = table.set_column(table.column_names.index("timestamp"), "timestamp", stamp)
+        else:
+            table = table.append_column("timestamp", stamp)
+        self._done.append(table)
+        self._rows += n
+
+
+def _candidates(table: pa.Table) -> list[str]:
+    return [c for c in table.column_names if c.startswith("__time_")]
+
+
+def _other_candidates(
+    rest: pa.Table, *, year: int | None
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Times from the second and later candidates where the first gave none, and the text tried.
+
+    The text is the first candidate's where present, else the first later
+    candidate's that was tried, as in :func:`apply_times`.
+    """
+    m = rest.num_rows
+    stamp = pa.chunked_array([pa.nulls(m, TS_TYPE)])
+    raw = rest.column(0).cast(STR)
+    for column in rest.column_names[1:]:
+        col = rest.column(column)
+        rows = np.flatnonzero(
+            pc.and_(pc.is_null(stamp), pc.is_valid(col)).to_numpy(zero_copy_only=False)
+        )
+        if not len(rows):
+            continue
+        col = col.take(pa.array(rows)).cast(STR)
+        raw = pc.coalesce(raw, spread(col, rows, m))
+        stamp = pc.coalesce(stamp, spread(parse_times(col, year=year), rows, m))
+    return stamp, raw
