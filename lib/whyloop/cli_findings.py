@@ -49,9 +49,9 @@ def print_findings(findings: list[Finding]) -> None:
         print(f"\n{n}. [{d['confidence']}] stage {d['stage'] or '-'}: {d['likely_cause']}")
         print(f"   seen: {d['observation']}")
         if d["affected_tests"]:
-            print(
-                f"   explains {len(d['affected_tests'])} failed tests: {', '.join(d['affected_tests'][:6])}"
-            )
+            tests = d["affected_tests"]
+            more = f", and {len(tests) - 6} more" if len(tests) > 6 else ""
+            print(f"   explains {len(tests)} failed tests: {', '.join(tests[:6])}{more}")
         for line in d["evidence"][:6]:
             print(f"   - {line[:160]}")
 
