@@ -41,6 +41,7 @@ class LiveRun:
     """What one live turn against the sandbox produced."""
 
     results: Path
+    tests: pd.DataFrame
     logs: list[Path]
     probes: list[ProbeResult] = field(default_factory=list)
     reruns: pd.DataFrame | None = None
@@ -52,6 +53,10 @@ def _token(auth_url: str) -> str:
     )
     resp.raise_for_status()
     return resp.json()["access_token"]
+
+
+def _read_results(path: Path) -> pd.DataFrame:
+    return read_tests(path, categories=SAMPLE / "categories.yaml")
 
 
 def _live_run(workdir: Path) -> LiveRun:
@@ -78,8 +83,9 @@ def _live_run(workdir: Path) -> LiveRun:
             "WHYLOOP_AUTH_URL": box.auth_url,
             "WHYLOOP_WS_URL": box.ws_url,
         }
+        tests = _read_results(results)
         reruns = rerun_failures(
-            read_tests(results),
+            tests,
             times=2,
             rootdir=E2E_DIR,
             pytest_args=["-c", os.devnull, "-p", "no:warnings"],
@@ -89,7 +95,7 @@ def _live_run(workdir: Path) -> LiveRun:
         print(f"probing {box.ws_url} stage by stage, every way of sending the token ...")
         probe = probe_ws(box.ws_url, token=_token(box.auth_url), auth="auto", timeout=3.0)
         logs = sorted(Path(p) for p in box.log_paths.values())
-    return LiveRun(results, logs, [probe], reruns)
+    return LiveRun(results, tests, logs, [probe], reruns)
 
 
 def _print(tests: pd.DataFrame, logs: pd.DataFrame, findings: list[Finding]) -> None:
@@ -123,10 +129,13 @@ def run_demo(*, store_root: Path, offline: bool = False, loop: str = "demo") -> 
     """Run one loop iteration (live against the sandbox, or from the sample) and print it."""
     with tempfile.TemporaryDirectory(prefix="whyloop-demo-") as tmp:
         if offline:
-            run = LiveRun(SAMPLE / "tests", sorted((SAMPLE / "logs").glob("*.jsonl")))
+            results = SAMPLE / "tests"
+            run = LiveRun(
+                results, _read_results(results), sorted((SAMPLE / "logs").glob("*.jsonl"))
+            )
         else:
             run = _live_run(Path(tmp))
-        tests = read_tests(run.results, categories=SAMPLE / "categories.yaml")
+        tests = run.tests
         logs = read_logs([str(p) for p in run.logs])
         tables: dict[str, pd.DataFrame] = {"tests": tests, "logs": logs}
         verdicts = None

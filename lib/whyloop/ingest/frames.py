@@ -33,25 +33,13 @@ from whyloop.schema import TEST_COLUMNS, Outcome
 __all__ = ["OUTCOME_DTYPE", "empty_frame", "normalise", "to_frame"]
 
 OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in Outcome])
-#: the text columns, all of dtype ``str`` (what ``astype(str)`` gives: Arrow-backed)
-TEXT_COLUMNS = (
-    "file",
-    "format",
-    "suite",
-    "classname",
-    "name",
-    "test_id",
-    "message",
-    "failure_type",
-    "details",
-    "stdout",
-    "stderr",
-    "markers",
-    "properties",
-)
 #: the columns a parser's results give, in frame order (category and signature come later)
 _ADDED_LATER = ("file", "format", "category", "category_rule", "signature", "signature_text")
 PARSED_COLUMNS = (*(c for c in TEST_COLUMNS if c not in _ADDED_LATER), "file", "format")
+#: the text columns, all of dtype ``str`` (what ``astype(str)`` gives: Arrow-backed)
+TEXT_COLUMNS = tuple(
+    c for c in PARSED_COLUMNS if c not in ("outcome", "rerun", "duration_s", "start", "stop")
+)
 #: rows in one chunk of a constant column (see :func:`_repeat`)
 _REPEAT_CHUNK = 1 << 13
 
