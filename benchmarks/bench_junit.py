@@ -40,7 +40,7 @@ from typing import Any
 import defusedxml.ElementTree as DET
 
 import whyloop
-from whyloop.ingest.junit import parse_junit
+from whyloop.ingest.tests.junit import parse_junit
 
 N_CASES = 100_000
 PER_SUITE = 50

@@ -3,7 +3,7 @@
 Starts a sandbox (rate limit out of the way) and loads its ``/health`` at
 concurrency 100 (100 users x 30 requests) with
 
-* ``whyloop.probes.load.run_load`` (what the ``load`` suite probe runs),
+* ``whyloop.probes.suite.load.run_load`` (what the ``load`` suite probe runs),
 * a bare aiohttp loop: one session, ``TCPConnector(limit=100)``, 100 coroutines,
 * for reference, httpx.AsyncClient with default limits (fewer requests: it is slow),
 * and the load probe's own client ceiling (a trivial in-process server).
@@ -29,8 +29,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from whyloop.probes.load import LoadPlan, client_ceiling, run_load
-from whyloop.probes.load_stats import summarize
+from whyloop.probes.suite.load import LoadPlan, client_ceiling, run_load
+from whyloop.probes.suite.load_stats import summarize
 from whyloop.sandbox import up
 
 USERS = 100

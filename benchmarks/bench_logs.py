@@ -148,7 +148,7 @@ def _regex_loop(path: Path) -> Callable[[], object]:
     """The baseline a hand-written parser is: a compiled regex over every line, then a frame."""
     import pandas as pd
 
-    from whyloop.ingest.logs_text import LINE_FORMATS
+    from whyloop.ingest.logs.text import LINE_FORMATS
 
     rx = re.compile(LINE_FORMATS["python-logging"])
 
@@ -166,7 +166,7 @@ def _regex_loop(path: Path) -> Callable[[], object]:
 
 _RSS_CHILD = """
 import resource, sys
-from whyloop.ingest.logs import read_logs
+from whyloop.ingest.logs.read import read_logs
 
 def peak():
     # VmHWM is this process's own peak; ru_maxrss can carry the parent's across fork/exec.
@@ -198,7 +198,7 @@ def main() -> dict[str, Any]:
     """Run the log ingest benchmark; print the figures and return them."""
     import pyarrow.json as pj
 
-    from whyloop.ingest.logs import read_logs
+    from whyloop.ingest.logs.read import read_logs
 
     jpath, tpath = json_file(), text_file()
     jsize, tsize = jpath.stat().st_size, tpath.stat().st_size

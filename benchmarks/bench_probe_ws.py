@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from whyloop.probes.websocket import probe_many
+from whyloop.probes.ws.probe import probe_many
 from whyloop.sandbox import up
 
 N = 1_000

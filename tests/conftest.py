@@ -1,4 +1,4 @@
-"""Shared test helpers: fixture paths and the real-world corpus beside the project."""
+"""Fixtures for every test; shared helpers live in :mod:`tests.support`."""
 
 from __future__ import annotations
 
@@ -6,19 +6,9 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
-CORPUS = HERE.parent.parent / "shared" / "corpus"
+from tests.support import FIXTURES
 
 
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
-
-
-def corpus_or_skip(sub: str = "") -> Path:
-    """The corpus folder (or a sub-folder), skipping the test when a clone has none."""
-    path = CORPUS / sub
-    if not path.exists():
-        pytest.skip(f"corpus not present at {path} (it lives beside the project, not in it)")
-    return path

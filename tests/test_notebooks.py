@@ -9,7 +9,7 @@ import pytest
 from whyloop.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample"
+SAMPLE = ROOT / "lib" / "whyloop" / "sandbox" / "sample"
 
 
 @pytest.mark.slow

@@ -77,7 +77,7 @@ def test_ingested_results_and_logs_are_redacted(tmp_path):
 def test_redact_table_scans_a_repeated_chunk_once_and_keeps_clean_chunks():
     import pyarrow as pa
 
-    from whyloop.ingest.logs_frame import REPEAT_ROWS, constant
+    from whyloop.ingest.logs.frame import REPEAT_ROWS, constant
     from whyloop.redact import redact_table
 
     secret = f"Authorization: Bearer {JWT}"

@@ -88,8 +88,20 @@ def test_missing_table_lists_what_is_there(tmp_path):
 
 
 def test_unwritable_store_is_store_error(tmp_path):
-    if os.geteuid() == 0:
-        blocker = tmp_path / "file"
-        blocker.write_text("x")
+    # a file where the store's folder should be: no permission bits involved, so root fails too
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create"):
+        Store(blocker).write("l", tests=_tests_df())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+def test_read_only_store_is_store_error(tmp_path):
+    root = tmp_path / "ro"
+    root.mkdir()
+    root.chmod(0o500)
+    try:
         with pytest.raises(StoreError, match="cannot create"):
-            Store(blocker).write("l", tests=_tests_df())
+            Store(root).write("l", tests=_tests_df())
+    finally:
+        root.chmod(0o700)

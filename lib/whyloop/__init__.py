@@ -6,8 +6,15 @@ probe the live system stage by stage, and (later) ask why and report::
     import whyloop
     tests = whyloop.read_tests("results/junit.xml")
     whyloop.summarize_tests(tests)["by_category"]
+
+Importing whyloop is light: the probes (and httpx, aiohttp, websockets) load
+when one is first used.
 """
 
+import importlib as _importlib
+import typing as _typing
+
+from whyloop.analyze import classify_reruns, derive_findings, summarize_logs, summarize_tests
 from whyloop.errors import (
     ConfigError,
     IngestError,
@@ -19,17 +26,8 @@ from whyloop.errors import (
     WhyloopError,
     WhysError,
 )
-from whyloop.ingest.log_summary import summarize_logs
 from whyloop.ingest.logs import read_logs
-from whyloop.ingest.tests import read_tests, summarize_tests
-from whyloop.probes import (
-    classify_reruns,
-    derive_findings,
-    probe_http,
-    probe_ws,
-    rerun_failures,
-    run_suite,
-)
+from whyloop.pull import read_tests
 from whyloop.schema import Outcome, TestFormat
 from whyloop.store import Store
 
@@ -60,3 +58,19 @@ __all__ = [
     "summarize_logs",
     "summarize_tests",
 ]
+
+_LAZY = {
+    name: "whyloop.probes" for name in ("probe_http", "probe_ws", "rerun_failures", "run_suite")
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'whyloop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,3 +1,5 @@
+"""``python -m whyloop``: the ``whyloop`` command line (:func:`whyloop.cli.main`)."""
+
 import sys
 
 from whyloop.cli import main

@@ -13,7 +13,8 @@ prints as one line, naming the file and line (or field) where known::
     ├── WhysError        a five-whys file is invalid
     └── ReportError      a report could not be built
 
-The CLI turns any of them into ``whyloop: <message>`` on stderr and exit 1.
+The CLI turns any of them into ``whyloop: <message>`` on stderr and exit 1, or
+exit 2 when ``param`` says an argument was bad (the message then names the flag).
 """
 
 from __future__ import annotations
@@ -35,13 +36,23 @@ class WhyloopError(Exception):
     """Base of every error whyloop raises on purpose.
 
     ``path`` and ``line`` locate the problem when known; ``str(err)`` is a
-    single line such as ``results.xml:412: <testcase> has no name``.
+    single line such as ``results.xml:412: <testcase> has no name``. ``param``
+    names the argument of the library call that was invalid (``"timeout"``),
+    so that a caller such as the CLI can name its own flag (``--timeout``).
     """
 
-    def __init__(self, reason: str, *, path: str | None = None, line: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        param: str | None = None,
+    ) -> None:
         self.reason = " ".join(str(reason).split())
         self.path = str(path) if path is not None else None
         self.line = line
+        self.param = param
         super().__init__(self.reason)
 
     def __str__(self) -> str:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["LOG_COLUMNS", "LOG_LEVELS", "TEST_COLUMNS", "Outcome", "TestFormat"]
+__all__ = [
+    "LOG_COLUMNS",
+    "LOG_LEVELS",
+    "TEST_COLUMNS",
+    "Confidence",
+    "Outcome",
+    "Stage",
+    "TestFormat",
+    "Verdict",
+]
 
 
 class Outcome(StrEnum):
@@ -35,6 +44,52 @@ class TestFormat(StrEnum):
     TRX = "trx"
     PYTEST_REPORTLOG = "pytest-reportlog"
     PYTEST_JSON = "pytest-json-report"
+
+
+class Stage(StrEnum):
+    """The stages of a staged probe, in the order they run."""
+
+    DNS = "dns"
+    TCP = "tcp"
+    TLS = "tls"
+    UPGRADE = "upgrade"
+    SUBPROTOCOL = "subprotocol"
+    AUTH = "auth"
+    WELCOME = "welcome"
+    ECHO = "echo"
+    CLOSE = "close"
+    # HTTP probe phases
+    REQUEST = "request"
+    FIRST_BYTE = "first_byte"
+    BODY = "body"
+    CORS = "cors"
+    EXPECT = "expect"
+
+
+class Verdict(StrEnum):
+    """What reruns say about a failure."""
+
+    #: failed on every rerun that gave a result: a real, reproducible failure
+    CONSISTENT = "consistent"
+    #: passed on some reruns and failed on others: look at timing, shared state, dependencies
+    FLAKY = "flaky"
+    #: passed on every rerun: it no longer fails (fixed since, or a one-off)
+    FIXED = "fixed"
+    #: no rerun gave a pass or a fail (not found, not run, or skipped): rerun it by hand
+    UNKNOWN = "unknown"
+
+
+class Confidence(StrEnum):
+    """How sure a finding is: high when independent evidence agrees (probe and logs)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for high, 2 for low: sort findings by it."""
+        return ("high", "medium", "low").index(self.value)
 
 
 #: Columns of the tests DataFrame, in order. Parsers fill what their format

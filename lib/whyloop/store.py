@@ -38,6 +38,8 @@ __all__ = ["DEFAULT_ROOT", "Store"]
 DEFAULT_ROOT = Path("data/iterations")
 MANIFEST = "manifest.json"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+#: ``store:LOOP/ITERATION``, how a command line names a stored iteration instead of a file
+_REF = re.compile(r"^store:([^/]+)/([^/]+)$")
 
 
 def _check_name(kind: str, value: str) -> str:
@@ -119,6 +121,28 @@ class Store:
         """The next free numeric iteration name for ``loop`` ("1" for a new loop)."""
         numbers = [int(n) for n in self.iterations(loop) if n.isdigit()]
         return str(max(numbers, default=0) + 1)
+
+    def latest(self, loop: str) -> str:
+        """The last complete iteration of ``loop`` in natural order; StoreError when it has none."""
+        iterations = self.iterations(loop)
+        if not iterations:
+            raise StoreError(f"loop {loop!r} has no iterations", path=str(self.root))
+        return iterations[-1]
+
+    def resolve(self, loop: str, iteration: str | int | None = None) -> str:
+        """``iteration`` as a name, or the latest of ``loop`` when None."""
+        return self.latest(loop) if iteration is None else _check_name("iteration", str(iteration))
+
+    def target_iteration(self, loop: str, iteration: str | int | None = None) -> str:
+        """The iteration to add tables to, beside those already there.
+
+        ``iteration`` when given, else the latest of ``loop``, else ``"1"`` for a
+        loop with no iterations yet. Unlike ``write(loop, None)``, which starts
+        the next iteration, this keeps new tables with the run they describe.
+        """
+        if iteration is None and not self.iterations(loop):
+            return self.next_iteration(loop)
+        return self.resolve(loop, iteration)
 
     def manifest(self, loop: str, iteration: str | int) -> dict[str, Any]:
         """The manifest of one iteration; StoreError when the iteration is missing or incomplete."""
@@ -220,6 +244,18 @@ class Store:
         df.attrs["warnings"] = entry.get("warnings", [])
         df.attrs["sources"] = entry.get("sources", [])
         return df
+
+    def read_ref(self, ref: str, table: str = "tests") -> tuple[pd.DataFrame, str, str] | None:
+        """Read ``table`` of the iteration that ``ref`` (``store:LOOP/ITERATION``) names.
+
+        Returns the frame, the loop and the iteration; None when ``ref`` is not
+        such a reference (a results file, say), for the caller to read it as one.
+        """
+        match = _REF.match(str(ref))
+        if match is None:
+            return None
+        loop, iteration = match.groups()
+        return self.read(loop, iteration, table), loop, iteration
 
     def read_all(self, loop: str, table: str = "tests") -> pd.DataFrame:
         """One table from every iteration of ``loop`` that has it, with an ``iteration`` column."""

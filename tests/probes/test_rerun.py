@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 import whyloop
+from tests.support import TIMEOUT_SCALE
+from whyloop.analyze.flaky import RERUN_COLUMNS, Verdict, classify_reruns
 from whyloop.errors import ConfigError
-from whyloop.probes.flaky import RERUN_COLUMNS, Verdict, classify_reruns
 from whyloop.probes.rerun import rerun_failures, resolve_targets, split_pytest_args
 
 #: one constant scales every timeout in these tests
-TIMEOUT_SCALE = float(os.environ.get("WHYLOOP_TEST_TIMEOUT_SCALE", "1"))
 
 # test_flaky counts its runs in a file beside it and fails on odd-numbered ones;
 # test_fixed fails only while BROKEN is set (it is, for the original run)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import whyloop
-from whyloop.probes.flaky import Verdict, classify_reruns
+from tests.support import TIMEOUT_SCALE
+from whyloop.analyze.flaky import Verdict, classify_reruns
 from whyloop.probes.rerun import rerun_failures
 from whyloop.sandbox import EXPECTED_FAILURES, run_e2e, up
 from whyloop.sandbox.runner import E2E_DIR
@@ -17,7 +18,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 #: one constant scales every timeout in these tests
-TIMEOUT_SCALE = float(os.environ.get("WHYLOOP_TEST_TIMEOUT_SCALE", "1"))
 
 
 def test_websocket_tests_without_a_welcome_fail_on_every_rerun(

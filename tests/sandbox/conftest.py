@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support import JWT_RE
 
 from whyloop.sandbox import Sandbox, up
 
 #: one constant scales every timeout in these tests
-TIMEOUT_SCALE = float(os.environ.get("WHYLOOP_TEST_TIMEOUT_SCALE", "1"))
-JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}")
 
 
 def pytest_configure(config: pytest.Config) -> None:

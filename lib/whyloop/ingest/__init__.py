@@ -1,5 +1,7 @@
 """Ingest: test result files and service logs into pandas DataFrames.
 
-Parsers here are pure (bytes in, rows out); only ``sources`` touches files,
-commands and the network.
+``tests/`` reads result files (one module per format family, a shared
+contract and frame builder); ``logs/`` reads service logs (sources pull
+bytes from files, commands and URLs; the parsers are pure). Ingest imports
+nothing from analysis, probes, the store or the CLI.
 """

@@ -3,10 +3,10 @@
 The edge of ``whyloop rerun``: it finds the pytest node id of every failed
 test, runs them all once per attempt in a subprocess (bounded by a timeout),
 reads each attempt's ``--report-log`` with whyloop's own parser, and returns
-one row per test per attempt. :func:`whyloop.probes.flaky.classify_reruns`
+one row per test per attempt. :func:`whyloop.analyze.flaky.classify_reruns`
 turns those rows into verdicts::
 
-    from whyloop.probes.flaky import classify_reruns
+    from whyloop.analyze.flaky import classify_reruns
     from whyloop.probes.rerun import rerun_failures
 
     tests = whyloop.read_tests("out/report.jsonl")
@@ -36,11 +36,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from whyloop.analyze.flaky import RERUN_COLUMNS, failures_to_rerun
+from whyloop.analyze.signatures import signatures
 from whyloop.errors import ConfigError, IngestError
-from whyloop.ingest.frames import to_frame
-from whyloop.ingest.pytest_json import parse_reportlog
-from whyloop.ingest.signature import signatures
-from whyloop.probes.flaky import RERUN_COLUMNS, failures_to_rerun
+from whyloop.ingest.tests.frame import to_frame
+from whyloop.ingest.tests.pytest_json import parse_reportlog
 
 __all__ = [
     "RERUN_TIMEOUT_S",
@@ -311,7 +311,7 @@ def rerun_failures(
     environment for the runs. Each run (every failed test once) is killed
     after ``timeout_s``; the tests it finished still count.
 
-    Returns a frame with the columns of :data:`~whyloop.probes.flaky.RERUN_COLUMNS`
+    Returns a frame with the columns of :data:`~whyloop.analyze.flaky.RERUN_COLUMNS`
     (``test_id`` as in ``tests_df``, ``attempt`` from 1, ``outcome``,
     ``duration_s``, ``message``, ``signature``, ``nodeid`` run); an attempt
     that gave no result for a test has no row. ``df.attrs["warnings"]`` lists

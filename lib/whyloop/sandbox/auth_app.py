@@ -27,8 +27,8 @@ from starlette.routing import Route
 from whyloop.sandbox.config import AUTH_REVISION, ServiceConfig
 from whyloop.sandbox.db import UserStore
 from whyloop.sandbox.logs import AccessLogMiddleware, JsonLog
-from whyloop.sandbox.tokens import TokenError, bearer_token, issue_token, verify_token
-from whyloop.sandbox.web import ApiError, FieldErrors, error_handlers, read_json
+from whyloop.sandbox.tokens import TokenError, issue_token, verify_token
+from whyloop.sandbox.web import ApiError, FieldErrors, error_handlers, read_json, require_bearer
 
 __all__ = ["create_auth_app"]
 
@@ -125,14 +125,7 @@ def create_auth_app(config: ServiceConfig, *, log: JsonLog | None = None) -> Sta
         return JSONResponse(tokens_for(user))
 
     async def validate(request: Request) -> JSONResponse:
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise ApiError(
-                401,
-                "missing bearer token",
-                code="missing_token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        token = require_bearer(request)
         try:
             claims = verify_token(
                 token, secret=config.jwt_secret, audience=config.audience, issuer=config.issuer

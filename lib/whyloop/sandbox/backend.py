@@ -23,8 +23,8 @@ from whyloop.sandbox.db import ThreadStore, hold_write_lock
 from whyloop.sandbox.faults import Fault
 from whyloop.sandbox.logs import JsonLog
 from whyloop.sandbox.ratelimit import RateLimiter
-from whyloop.sandbox.tokens import Claims, TokenError, bearer_token, verify_token
-from whyloop.sandbox.web import ApiError
+from whyloop.sandbox.tokens import Claims, TokenError, verify_token
+from whyloop.sandbox.web import ApiError, require_bearer
 
 __all__ = ["Backend", "read_file"]
 
@@ -89,14 +89,7 @@ class Backend:
     async def user(self, request: Request) -> Claims:
         """Authenticate the request and apply the per-user rate limit."""
         trace = request.scope.get("sandbox.trace")
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None:
-            raise ApiError(
-                401,
-                "missing bearer token",
-                code="missing_token",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        token = require_bearer(request)
         try:
             claims = self.verify(token)
         except TokenError as err:

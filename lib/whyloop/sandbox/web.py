@@ -16,12 +16,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from whyloop.sandbox.tokens import bearer_token
+
 __all__ = [
     "ApiError",
     "FieldErrors",
     "error_handlers",
     "error_response",
     "read_json",
+    "require_bearer",
 ]
 
 _CODES = {
@@ -56,6 +59,19 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = dict(headers or {})
         self.errors = errors
+
+
+def require_bearer(request: Request) -> str:
+    """The request's bearer token; a 401 with ``WWW-Authenticate: Bearer`` when it has none."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise ApiError(
+            401,
+            "missing bearer token",
+            code="missing_token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token
 
 
 def error_response(err: ApiError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""The HTTP probe: one request timed phase by phase (:mod:`.probe`), judged by a pure :mod:`.judge`."""
