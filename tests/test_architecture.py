@@ -71,7 +71,7 @@ PURE: list[str] = [
     "probes/hosts.py",
     "probes/tls.py",
     *(f"probes/ws/{m}.py" for m in ("observations", "judge", "matrix", "wording")),
-    "probes/http/judge.py",
+    *(f"probes/http/{m}.py" for m in ("observations", "judge", "cors", "certs", "wording")),
     *(f"probes/suite/{m}.py" for m in ("spec", "verdicts", "load_stats")),
 ]
 EDGE = {

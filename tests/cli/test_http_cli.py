@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.support import free_port
-from tests.support.servers import SECRET_TOKEN, local_app, serve_app
+from tests.support.servers import (
+    SECRET_TOKEN,
+    certificate,
+    local_app,
+    serve_app,
+    throwaway_ca,
+)
 from whyloop.cli import main
 from whyloop.cli.probe import EXAMPLES
 
@@ -114,7 +121,7 @@ def test_no_unredacted_token_in_any_output(
         assert SECRET_TOKEN not in out + err
         assert SECRET_TOKEN[12:40] not in out + err
     # the echoed Authorization did reach the body, only redacted
-    assert "eyJhbGci..." in out
+    assert "eyJh..." in out
 
 
 def test_an_unreadable_suite_file_exits_one(
@@ -170,5 +177,49 @@ def test_suite_saves_where_asked_and_says_so(
 
     manifest = Store(store).manifest("l", "7")
     assert manifest["tables"]["probes"]["sources"] == [str(suite)]
-    assert cli([*argv, "--json"]) == 0
+    assert cli([*argv, "--json", "--replace"]) == 0  # iteration 7 holds probes already
     assert json.loads(capsys.readouterr().out)["stored"] == str(store / "l" / "7")
+
+
+def test_refused_certificate_prints_the_certificate_and_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(UTC)
+    cert = certificate(
+        tmp_path,
+        names=("DNS:api.example",),
+        not_before=now - timedelta(days=20),
+        not_after=now - timedelta(days=2),
+        ca=throwaway_ca(tmp_path / "ca"),
+    )
+    with serve_app(local_app(), tls=cert) as url:
+        assert cli(["http", url + "/ok", "--timeout", "5"]) == 1
+        out = capsys.readouterr().out
+        assert cli(["http", url + "/ok", "--timeout", "5", "--json"]) == 1
+        data = json.loads(capsys.readouterr().out)
+    assert "FAILED at tls" in out
+    assert "certificate (read without verification): subject CN=localhost" in out
+    assert "issuer CN=whyloop throwaway CA" in out and "names DNS:api.example" in out
+    problems = [line.strip() for line in out.splitlines() if line.strip().startswith("problem: ")]
+    assert len(problems) == 3
+    assert "unknown issuer" in problems[0] and "not issued for 127.0.0.1" in problems[1]
+    assert problems[2].startswith("problem: expired: notAfter")
+    assert data["failed_stage"] == "tls"
+    tls = next(s for s in data["stages"] if s["name"] == "tls")
+    assert tls["detail"]["verify_code"] == 20 and len(tls["detail"]["problems"]) == 3
+    assert all(p in data["diagnosis"] for p in tls["detail"]["problems"])
+
+
+def test_loop_and_retry_after_reach_the_output(
+    app_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli(["http", app_url + "/loop-a"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED at expect" in out
+    assert f"redirect loop: {app_url}/loop-a -> {app_url}/loop-b -> {app_url}/loop-a" in out
+    assert cli(["http", app_url + "/chain/3", "--max-redirects", "1", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["diagnosis"].startswith("too many redirects: 1")
+    assert cli(["http", app_url + "/busy", "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert "its Retry-After: 120 asks to wait 120 s" in data["diagnosis"]
+    assert "retry-after: 120" in data["evidence"]

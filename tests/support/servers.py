@@ -2,9 +2,11 @@
 
 :func:`serve_app` runs a Starlette app under uvicorn in a thread (optionally
 with TLS); :func:`local_app` has the behaviours the HTTP probe must tell
-apart (redirects, a slow handler, a non-JSON body, CORS for one origin);
-:func:`plain_http_server` ignores upgrades; :func:`nginx` is a real reverse
-proxy in front of an upstream; :func:`self_signed` makes a certificate.
+apart (redirects, loops, a slow handler, a non-JSON body, CORS for one origin,
+503 with Retry-After, its own 502); :func:`plain_http_server` ignores upgrades;
+:func:`nginx` is a real reverse proxy in front of an upstream, :func:`silent_upstream`
+one that never answers; :func:`self_signed` makes a certificate, :func:`certificate`
+one with any names and dates, self-signed or signed by a :func:`throwaway_ca`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -95,7 +101,7 @@ http {{
         listen 127.0.0.1:{port}{tls};
         location / {{
             proxy_pass http://127.0.0.1:{upstream};
-            proxy_read_timeout 30s;
+            proxy_read_timeout {read_timeout};
 {upgrade}        }}
     }}
 }}
@@ -123,15 +129,121 @@ def self_signed(workdir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+_CA_CONF = """\
+[ ca ]
+default_ca = whyloop
+[ whyloop ]
+database = {dir}/index.txt
+new_certs_dir = {dir}
+serial = {dir}/serial
+default_md = sha256
+policy = anything
+copy_extensions = copy
+unique_subject = no
+[ anything ]
+commonName = supplied
+organizationName = optional
+"""
+
+
+def _openssl() -> str:
+    found = shutil.which("openssl")
+    if not found:
+        pytest.skip("the openssl command is not installed")
+    return found
+
+
+def throwaway_ca(workdir: Path, name: str = "whyloop throwaway CA") -> tuple[Path, Path]:
+    """A CA certificate and key no client trusts (openssl CLI): certificates it signs have an
+    unknown issuer."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    key, cert = workdir / "ca-key.pem", workdir / "ca.pem"
+    subprocess.run(
+        [_openssl(), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "30", "-subj", f"/CN={name}",
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
+
+
+def certificate(
+    workdir: Path,
+    *,
+    names: tuple[str, ...] = ("DNS:localhost", "IP:127.0.0.1"),
+    common_name: str = "localhost",
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+    ca: tuple[Path, Path] | None = None,
+) -> tuple[Path, Path]:
+    """A server certificate and key with any names and validity dates; yields (cert, key).
+
+    Self-signed unless ``ca`` (from :func:`throwaway_ca`) signs it. Dates
+    default to a day ago until 30 days on; ``openssl ca`` is used because it is
+    the openssl command that takes explicit start and end dates (OpenSSL 3.0's
+    ``req``/``x509`` only take ``-days``), so no Python crypto package is needed.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    here = Path(tempfile.mkdtemp(prefix="cert-", dir=workdir))
+    (here / "index.txt").write_text("")
+    (here / "serial").write_text(f"{secrets.randbits(62) | 1 << 62:016X}\n")  # 16 hex digits
+    (here / "ca.cnf").write_text(_CA_CONF.format(dir=here))
+    now = datetime.now(UTC)
+    start = not_before or now - timedelta(days=1)
+    end = not_after or now + timedelta(days=30)
+    key, csr, cert = here / "key.pem", here / "req.pem", here / "cert.pem"
+    openssl = _openssl()
+    subprocess.run(
+        [openssl, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-subj", f"/CN={common_name}/O=whyloop test",
+         "-addext", "subjectAltName=" + ",".join(names),
+         "-keyout", str(key), "-out", str(csr)],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    signer = (
+        ["-cert", str(ca[0]), "-keyfile", str(ca[1])] if ca else ["-selfsign", "-keyfile", str(key)]
+    )
+    subprocess.run(
+        [openssl, "ca", "-batch", "-notext", "-config", str(here / "ca.cnf"), "-in", str(csr),
+         "-out", str(cert), "-startdate", f"{start:%Y%m%d%H%M%S}Z",
+         "-enddate", f"{end:%Y%m%d%H%M%S}Z", *signer],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
+    return cert, key
+
+
+@contextlib.contextmanager
+def silent_upstream() -> Iterator[int]:
+    """A port that accepts TCP connections and never answers; yields the port.
+
+    The socket listens and never calls accept(): the kernel completes each
+    handshake into the backlog, so a proxy in front connects, sends its request
+    and waits for an answer that never comes. Closed on exit.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        yield int(sock.getsockname()[1])
+
+
 @contextlib.contextmanager
 def nginx(
-    workdir: Path, upstream_port: int, *, forward_upgrade: bool, tls: bool = False
+    workdir: Path,
+    upstream_port: int,
+    *,
+    forward_upgrade: bool,
+    tls: bool = False,
+    read_timeout: str = "30s",
 ) -> Iterator[int]:
     """nginx reverse-proxying 127.0.0.1:<port> to ``upstream_port``; yields the port.
 
     ``forward_upgrade`` adds the three lines a WebSocket needs; without them
     nginx speaks HTTP/1.0 upstream and drops Upgrade/Connection. ``tls``
-    serves a fresh self-signed certificate.
+    serves a fresh self-signed certificate. ``read_timeout`` is nginx's
+    ``proxy_read_timeout`` (``"800ms"``, ``"2s"``): how long it waits for the
+    upstream's answer before it gives up with a 504.
     """
     binary = nginx_binary()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +262,7 @@ def nginx(
             user="user root;\n" if os.geteuid() == 0 else "",
             upgrade=_UPGRADE if forward_upgrade else "",
             tls=tls_conf,
+            read_timeout=read_timeout,
         )
     )
     proc = subprocess.Popen(
@@ -219,6 +332,37 @@ def local_app() -> Starlette:
         # a careless debug endpoint: sends the request's headers (credentials too) back
         return JSONResponse({"headers": dict(r.headers), "query": str(r.query_params)})
 
+    async def loop_a(_r: Request) -> Response:
+        return RedirectResponse("/loop-b", status_code=302)
+
+    async def loop_b(_r: Request) -> Response:
+        return RedirectResponse("/loop-a", status_code=302)
+
+    async def self_loop(_r: Request) -> Response:
+        return RedirectResponse("/self", status_code=307)
+
+    async def chain(r: Request) -> Response:
+        # /chain/3 -> /chain/2 -> /chain/1 -> /chain/0 -> /ok: a long chain, no loop
+        left = int(r.path_params["left"])
+        return RedirectResponse(f"/chain/{left - 1}" if left else "/ok", status_code=302)
+
+    async def busy(_r: Request) -> Response:
+        return PlainTextResponse("down for maintenance", 503, headers={"Retry-After": "120"})
+
+    async def busy_until(_r: Request) -> Response:
+        until = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+        return PlainTextResponse("down for maintenance", 503, headers={"Retry-After": until})
+
+    async def form(r: Request) -> Response:
+        # post/redirect/get to the same URL: not a loop, the method changes
+        if r.method == "POST":
+            return RedirectResponse("/form", status_code=303)
+        return PlainTextResponse("the form")
+
+    async def bad_gateway(_r: Request) -> Response:
+        # the application itself answers 502 (it relays a failed call to a payment service)
+        return JSONResponse({"error": "payment service unreachable"}, 502)
+
     return Starlette(
         routes=[
             Route("/ok", ok),
@@ -228,6 +372,14 @@ def local_app() -> Starlette:
             Route("/slow", slow),
             Route("/text", text),
             Route("/echo", echo),
+            Route("/loop-a", loop_a),
+            Route("/loop-b", loop_b),
+            Route("/self", self_loop),
+            Route("/chain/{left:int}", chain),
+            Route("/busy", busy),
+            Route("/busy-until", busy_until),
+            Route("/bad-gateway", bad_gateway),
+            Route("/form", form, methods=["GET", "POST"]),
         ],
         middleware=[
             Middleware(

@@ -51,9 +51,18 @@ def format_http(data: dict[str, Any]) -> str:
             hops = len(detail.get("redirects") or [])
             more = f", after {hops} redirect(s)" if hops else ""
             lines.append(f"      status {detail['status']} ({detail.get('http_version')}){more}")
-        if stage["name"] == "tls" and detail.get("version"):
+        if stage["name"] == "tls" and detail.get("read_unverified") and "subject" in detail:
+            # the verified handshake failed: these facts come from a second, unverified one
+            lines.append(
+                f"      certificate (read without verification): subject {detail['subject']}, "
+                f"issuer {detail.get('issuer')}, valid {detail.get('not_before')} to "
+                f"{detail.get('not_after')}, names {', '.join(detail.get('san') or []) or 'none'}"
+            )
+        elif stage["name"] == "tls" and detail.get("version"):
             cert = f", subject {detail['subject']}, expires {detail.get('not_after')}"
             lines.append(f"      {detail['version']}" + (cert if "subject" in detail else ""))
+        if stage["name"] == "tls":
+            lines += [f"      problem: {p}" for p in detail.get("problems") or []]
     lines.append(f"diagnosis: {data['diagnosis']}")
     lines += [f"  - {line}" for line in data["evidence"]]
     return _redacted(lines)

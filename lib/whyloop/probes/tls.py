@@ -1,11 +1,16 @@
-"""Read the facts of a server certificate from its DER bytes: names, expiry, hostname match.
+"""Read the facts of a server certificate from its DER bytes, and list what a verifier refuses.
 
 Pure. ``ssl`` only gives a parsed certificate when it verified it; with
-``--insecure`` the probe still reports subject, issuer, expiry and whether
-the hostname matches, so this module reads the few X.509 fields it needs
-from ``getpeercert(binary_form=True)`` itself (a minimal DER walk, no
+``--insecure`` (or over the HTTP probe's second, unverified connection after
+verification failed) the probe still reports subject, issuer, validity and
+whether the hostname matches, so this module reads the few X.509 fields it
+needs from ``getpeercert(binary_form=True)`` itself (a minimal DER walk, no
 dependency). Anything it cannot read yields ``{"error": ...}``, never an
 exception.
+
+:func:`certificate_problems` puts the verifier's one complaint and the
+certificate's own facts together, so every problem is reported at once
+(OpenSSL stops at the first: untrusted issuer, then host name, then dates).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["describe_certificate", "hostname_matches"]
+__all__ = ["cert_names", "certificate_problems", "describe_certificate", "hostname_matches"]
 
 _NAMES = {
     "2.5.4.3": "CN",
@@ -111,7 +116,8 @@ def _san(data: bytes, start: int, end: int) -> list[str]:
 def describe_certificate(der: bytes, host: str, now: datetime | None = None) -> dict[str, Any]:
     """Subject, issuer, validity, SANs, self-signed, days left and hostname match of ``der``.
 
-    ``now`` (UTC) defaults to the current time; pass one in tests.
+    ``expired``/``not_yet_valid`` compare the dates with ``now`` (UTC), which
+    defaults to the current time (the probe's clock); pass one in tests.
     """
     now = now or datetime.now(UTC)
     try:
@@ -144,6 +150,10 @@ def describe_certificate(der: bytes, host: str, now: datetime | None = None) -> 
         "san": san,
         "self_signed": subject == issuer,
         "days_left": (not_after - now).days,
+        "expired": now > not_after,
+        "not_yet_valid": now < not_before,
+        #: the clock the dates were compared with (the probe's)
+        "checked_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     facts["hostname_match"] = hostname_matches(host, facts)
     return facts
@@ -176,3 +186,108 @@ def _dns_match(host: str, pattern: str) -> bool:
         return host == pattern
     head, _, rest = host.partition(".")
     return bool(head) and rest == pattern[2:]
+
+
+# OpenSSL's X509_V_ERR_* codes, as ssl.SSLCertVerificationError.verify_code carries them
+_SELF_SIGNED = 18  # DEPTH_ZERO_SELF_SIGNED_CERT
+_ROOT_NOT_TRUSTED = 19  # SELF_SIGNED_CERT_IN_CHAIN
+_UNKNOWN_ISSUER = (
+    2,
+    20,
+    21,
+)  # UNABLE_TO_GET_ISSUER_CERT(_LOCALLY), UNABLE_TO_VERIFY_LEAF_SIGNATURE
+_NOT_YET_VALID, _EXPIRED = 9, 10
+_NAME_MISMATCH = (62, 64)  # HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
+#: the same complaints by their message, for observations recorded without the code
+_BY_MESSAGE = (
+    ("self-signed certificate in certificate chain", "root_not_trusted"),
+    ("self signed certificate in certificate chain", "root_not_trusted"),
+    ("self-signed certificate", "self_signed"),
+    ("self signed certificate", "self_signed"),
+    ("unable to get local issuer certificate", "unknown_issuer"),
+    ("unable to get issuer certificate", "unknown_issuer"),
+    ("unable to verify the first certificate", "unknown_issuer"),
+    ("certificate has expired", "expired"),
+    ("certificate is not yet valid", "not_yet_valid"),
+    ("hostname mismatch", "name_mismatch"),
+    ("ip address mismatch", "name_mismatch"),
+)
+_TRUST = {"self_signed", "root_not_trusted", "unknown_issuer"}
+
+
+def _complaint(code: int | None, message: str | None) -> str | None:
+    """The kind of the verifier's complaint: ``self_signed``, ``expired``... or ``other``."""
+    by_code = {_SELF_SIGNED: "self_signed", _ROOT_NOT_TRUSTED: "root_not_trusted",
+               _NOT_YET_VALID: "not_yet_valid", _EXPIRED: "expired"}  # fmt: skip
+    by_code |= dict.fromkeys(_UNKNOWN_ISSUER, "unknown_issuer")
+    by_code |= dict.fromkeys(_NAME_MISMATCH, "name_mismatch")
+    if code in by_code:
+        return by_code[code]
+    text = (message or "").lower()
+    found = next((kind for phrase, kind in _BY_MESSAGE if phrase in text), None)
+    return found or ("other" if code is not None or message else None)
+
+
+def cert_names(cert: dict[str, Any]) -> list[str]:
+    """The names a certificate is valid for: its SANs, or ``CN=...`` when it has none."""
+    names = list(cert.get("san") or [])
+    if not names:
+        names = [p for p in str(cert.get("subject", "")).split(", ") if p.startswith("CN=")]
+    return names
+
+
+def certificate_problems(
+    cert: dict[str, Any],
+    host: str,
+    *,
+    verify_code: int | None = None,
+    verify_message: str | None = None,
+) -> list[str]:
+    """Every problem a verifying client has with ``cert``, one sentence each, with its facts.
+
+    ``cert`` is :func:`describe_certificate`'s facts (empty when the
+    certificate could not be read); ``verify_code``/``verify_message`` the
+    verifier's complaint (:class:`ssl.SSLCertVerificationError`), None when the
+    certificate was not verified (``--insecure``). OpenSSL checks the chain of
+    trust, then the host name, then the dates, and reports only the first
+    failure: a complaint about the name or the dates therefore means the issuer
+    was trusted. Name and dates are read from the certificate itself; trust only
+    a verifier can tell, so without one a self-signed certificate is reported
+    as self-signed, with no claim about trust.
+    """
+    complaint = _complaint(verify_code, verify_message)
+    readable = "subject" in cert and "error" not in cert
+    same = f" (issuer = subject = {cert.get('subject')})" if readable else ""
+    issuer = f" by {cert.get('issuer')}" if readable else ""
+    out: list[str] = []
+    if complaint == "self_signed":
+        out.append(f"self-signed{same} and not trusted by this client")
+    elif complaint == "root_not_trusted":
+        out.append(f"issued{issuer} under a self-signed root this client does not trust")
+    elif complaint == "unknown_issuer":
+        out.append(f"issued{issuer}, a CA this client does not trust (unknown issuer)")
+    elif complaint is None and readable and cert.get("self_signed"):
+        out.append(f"self-signed{same}")
+    if readable and cert.get("hostname_match") is False:
+        names = ", ".join(cert_names(cert)) or "no names at all"
+        out.append(f"not issued for {host}: it names {names}")
+    clock = f", the probe's clock read {cert['checked_at']}" if cert.get("checked_at") else ""
+    if readable and cert.get("expired"):
+        out.append(f"expired: notAfter {cert.get('not_after')}{clock}")
+    if readable and cert.get("not_yet_valid"):
+        out.append(f"not yet valid: notBefore {cert.get('not_before')}{clock}")
+    shown = {
+        "self_signed": bool(cert.get("self_signed")),
+        "name_mismatch": cert.get("hostname_match") is False,
+        "expired": bool(cert.get("expired")),
+        "not_yet_valid": bool(cert.get("not_yet_valid")),
+    }
+    if complaint == "other" or (complaint in shown and complaint not in _TRUST and not readable):
+        out.append(f"refused by the verifier: {verify_message or f'code {verify_code}'}")
+    elif readable and complaint in shown and not shown[complaint]:
+        out.append(
+            f"the verifier reported {verify_message!r}, which the server's certificate as read "
+            "does not show (another certificate of the chain, or a different certificate "
+            "served to the second connection)"
+        )
+    return out

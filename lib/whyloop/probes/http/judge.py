@@ -11,15 +11,21 @@ network, so every rule is unit-tested with recorded observations.
 Stages, in order: ``dns``, ``tcp``, ``tls`` (https only), ``request``,
 ``first_byte``, ``body``, ``cors`` (with an origin), ``expect``. Without
 ``expect_status`` the expectation is "status below 400", like ``curl -f``.
+A redirect loop, or more redirects than ``max_redirects``, fails ``expect``
+(no final answer came); 429/502/503/504 and refused certificates are worded
+by :mod:`.wording` and :func:`whyloop.probes.tls.certificate_problems`.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from whyloop.probes.http.certs import refused_certificate, tls_detail, tls_evidence
+from whyloop.probes.http.cors import cors_stage
+from whyloop.probes.http.observations import SELECTED_HEADERS, Hop, HttpObservation, Preflight
+from whyloop.probes.http.wording import EXPLAINED, loop_sentence, proxy_sign, status_sentence
 from whyloop.results import ProbeResult, Stage, StageResult
 
 __all__ = [
@@ -33,29 +39,6 @@ __all__ = [
     "parse_expect_json",
 ]
 
-#: response headers recorded in a probe's details (secret ones are redacted on output)
-SELECTED_HEADERS = (
-    "content-type",
-    "content-length",
-    "content-encoding",
-    "server",
-    "date",
-    "location",
-    "retry-after",
-    "cache-control",
-    "www-authenticate",
-    "x-request-id",
-    "via",
-    "strict-transport-security",
-    "set-cookie",
-    "access-control-allow-origin",
-    "access-control-allow-methods",
-    "access-control-allow-headers",
-    "access-control-allow-credentials",
-    "access-control-max-age",
-    "vary",
-)
-
 # trace event names (httpcore) and the one whyloop adds when the body has been read
 _TCP = "connection.connect_tcp"
 _TLS = "connection.start_tls"
@@ -65,63 +48,6 @@ _RECV_HEADERS = "http11.receive_response_headers"
 _BODY_DONE = "whyloop.body.complete"
 #: a connect error this fast on a reachable host means a refusal, not a silent drop
 _FAST_FAIL_S = 0.5
-_MISSING = object()
-
-
-@dataclass
-class Hop:
-    """One answered request of a redirect chain."""
-
-    url: str
-    status: int
-    ms: float
-    location: str | None = None
-
-
-@dataclass
-class Preflight:
-    """What a CORS preflight (OPTIONS with Access-Control-Request-Method) got back."""
-
-    origin: str
-    request_method: str
-    #: the Access-Control-Request-Headers sent (None: no non-simple headers)
-    request_headers: str | None = None
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    ms: float | None = None
-    error: str | None = None
-
-
-@dataclass
-class HttpObservation:
-    """Everything the HTTP probe saw, as plain data (the input of :func:`classify_http`)."""
-
-    url: str
-    method: str = "GET"
-    timeout_s: float = 10.0
-    dns_ms: float | None = None
-    addresses: list[str] = field(default_factory=list)
-    dns_error: str | None = None
-    #: trace event name -> seconds since the final request started (``*.started``/``*.complete``)
-    events: dict[str, float] = field(default_factory=dict)
-    error_type: str | None = None
-    error: str | None = None
-    status: int | None = None
-    http_version: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body_bytes: int | None = None
-    body_excerpt: str = ""
-    json_body: Any = _MISSING
-    redirects: list[Hop] = field(default_factory=list)
-    tls: dict[str, Any] = field(default_factory=dict)
-    preflight: Preflight | None = None
-    expect_status: int | None = None
-    #: dotted path -> expected value (already parsed, see :func:`parse_expect_json`)
-    expect_json: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def has_json(self) -> bool:
-        return self.json_body is not _MISSING
 
 
 def parse_expect_json(items: list[str]) -> dict[str, Any]:
@@ -209,11 +135,8 @@ def _transport_failure(obs: HttpObservation) -> tuple[Stage, str]:
     if (_TLS + ".started" in ev and _TLS + ".complete" not in ev) or (
         tls_error and _SEND_HEADERS + ".started" not in ev
     ):
-        if "certificate verify failed" in msg.lower() or "certificate" in msg.lower():
-            return Stage.TLS, (
-                f"TLS handshake with {where} failed: the certificate is not trusted ({msg}); "
-                "fix the certificate, or use --insecure to look past it"
-            )
+        if obs.verify_code is not None or "certificate verify failed" in msg.lower():
+            return Stage.TLS, refused_certificate(obs, where)
         if timeout:
             return (
                 Stage.TLS,
@@ -239,71 +162,26 @@ def _transport_failure(obs: HttpObservation) -> tuple[Stage, str]:
     return Stage.BODY, f"the response body broke off{got} ({kind}: {msg})"
 
 
-def _cors_stage(obs: HttpObservation) -> tuple[StageResult, str]:
-    pf = obs.preflight
-    assert pf is not None
-    h = {k.lower(): v for k, v in pf.headers.items()}
-    allow_origin = h.get("access-control-allow-origin")
-    methods = [m.strip().upper() for m in h.get("access-control-allow-methods", "").split(",")]
-    credentials = h.get("access-control-allow-credentials", "").lower() == "true"
-    main_origin = obs.headers.get("access-control-allow-origin")
-    origin_ok = allow_origin in (pf.origin, "*")
-    method_ok = pf.request_method.upper() in methods or "*" in methods
-    simple = pf.request_method.upper() in ("GET", "HEAD", "POST")
-    detail: dict[str, Any] = {
-        "origin": pf.origin,
-        "request_method": pf.request_method,
-        "request_headers": pf.request_headers,
-        "preflight_status": pf.status,
-        "allow_origin": allow_origin,
-        "allow_methods": h.get("access-control-allow-methods"),
-        "allow_headers": h.get("access-control-allow-headers"),
-        "allow_credentials": credentials,
-        "response_allow_origin": main_origin,
-    }
-    why = ""
-    if pf.error:
-        why = f"the CORS preflight (OPTIONS) got no answer: {pf.error}"
-    elif (pf.status is None or not 200 <= pf.status < 300) and not h:
-        why = (
-            f"the CORS preflight (OPTIONS) answered {pf.status} with no Access-Control-* "
-            "headers: the server has no CORS handling here"
-        )
-    elif pf.status is None or not 200 <= pf.status < 300:
-        why = f"the CORS preflight (OPTIONS) was refused with {pf.status}" + (
-            f": origin {pf.origin!r} is not in the server's CORS allow list"
-            if not origin_ok
-            else f" although it allows the origin: the method {pf.request_method} or the "
-            f"headers ({pf.request_headers or 'none'}) are not allowed (Allow-Methods "
-            f"{h.get('access-control-allow-methods')!r}, Allow-Headers "
-            f"{h.get('access-control-allow-headers')!r})"
-        )
-    elif not origin_ok:
-        why = (
-            f"origin {pf.origin!r} is not allowed: the preflight's Access-Control-Allow-Origin is "
-            f"{allow_origin!r}; add the origin to the server's CORS allow list"
-        )
-    elif not method_ok and not simple:
-        why = (
-            f"method {pf.request_method} is not in Access-Control-Allow-Methods "
-            f"({h.get('access-control-allow-methods')!r})"
-        )
-    elif allow_origin == "*" and credentials:
-        why = "Access-Control-Allow-Origin '*' with credentials: browsers refuse that combination"
-    elif obs.status is not None and main_origin not in (pf.origin, "*"):
-        why = (
-            f"the preflight allows {pf.origin!r} but the response itself carries "
-            f"Access-Control-Allow-Origin {main_origin!r}, so the browser drops it"
-        )
-    detail["origin_allowed"] = not why
-    return StageResult(Stage.CORS, not why, pf.ms, detail), why
-
-
 def _expect_stage(obs: HttpObservation) -> tuple[StageResult, str]:
     problems = []
+    if obs.redirect_loop:
+        problems.append(loop_sentence(obs.redirect_loop))
+    elif obs.redirects_exhausted:
+        last = obs.redirects[-1].location if obs.redirects else obs.url
+        problems.append(
+            f"too many redirects: {len(obs.redirects)} followed (--max-redirects "
+            f"{obs.max_redirects}) and {last} still redirects ({obs.status}) to "
+            f"{obs.headers.get('location')}; no URL repeated, so it is a long chain, not a loop"
+        )
     want = obs.expect_status
+    why_status = ""
+    if obs.status is not None and obs.status in EXPLAINED and obs.status != want:
+        why_status = status_sentence(obs.status, obs.headers, obs.body_excerpt, obs.received_at)
     if want is not None and obs.status != want:
-        problems.append(f"expected status {want}, got {obs.status}")
+        mismatch = f"expected status {want}, got {obs.status}"
+        problems.append(f"{mismatch}: {why_status}" if why_status else mismatch)
+    elif why_status:
+        problems.append(why_status)
     elif want is None and (obs.status or 0) >= 400:
         problems.append(f"status {obs.status} (an error; pass --expect-status to expect it)")
     if obs.expect_json:
@@ -320,7 +198,7 @@ def _expect_stage(obs: HttpObservation) -> tuple[StageResult, str]:
     }
     why = "; ".join(problems)
     if why and obs.body_excerpt:
-        why += f"; body: {obs.body_excerpt[:200]}"
+        why += f"; body: {' '.join(obs.body_excerpt[:300].split())[:200]}"
     return StageResult(Stage.EXPECT, not problems, None, detail), why
 
 
@@ -358,13 +236,15 @@ def classify_http(obs: HttpObservation) -> ProbeResult:
         }
         details: dict[Stage, dict[str, Any]] = {
             Stage.TCP: {"address": _where(obs)},
-            Stage.TLS: dict(obs.tls),
+            Stage.TLS: tls_detail(obs),
             Stage.REQUEST: {"method": obs.method, "url": obs.url},
             Stage.FIRST_BYTE: {
                 "status": obs.status,
                 "http_version": obs.http_version,
                 "headers": dict(obs.headers),
                 "redirects": [vars(h) for h in obs.redirects],
+                "redirect_loop": list(obs.redirect_loop),
+                "redirects_exhausted": obs.redirects_exhausted,
             },
             Stage.BODY: {"bytes": obs.body_bytes, "excerpt": obs.body_excerpt[:500]},
         }
@@ -374,7 +254,7 @@ def classify_http(obs: HttpObservation) -> ProbeResult:
             if not ok:
                 break
         if obs.preflight is not None:
-            cors, why = _cors_stage(obs)
+            cors, why = cors_stage(obs)
             result.stages.append(cors)
             if why:
                 failures[Stage.CORS] = why
@@ -386,20 +266,31 @@ def classify_http(obs: HttpObservation) -> ProbeResult:
 
     for hop in obs.redirects:
         evidence.append(f"{hop.status} {hop.url} -> {hop.location} ({hop.ms:.1f} ms)")
+    if obs.redirect_loop:
+        cycle = obs.redirect_loop
+        evidence.append(f"{obs.status} {cycle[-2]} -> {cycle[-1]} (not followed: visited before)")
+    elif obs.redirects_exhausted:
+        last = obs.redirects[-1].location if obs.redirects else obs.url
+        evidence.append(
+            f"{obs.status} {last} -> {obs.headers.get('location')} (not followed: "
+            f"--max-redirects {obs.max_redirects} reached)"
+        )
     if obs.status is not None:
         evidence.append(f"{obs.method} {obs.url} -> {obs.status}")
-        for name in ("retry-after", "www-authenticate", "location"):
+        cited = ["server", "via", "date"] if obs.status in EXPLAINED else []
+        for name in [*cited, "retry-after", "www-authenticate", "location"]:
             if name in obs.headers:
                 evidence.append(f"{name}: {obs.headers[name]}")
+        page = proxy_sign(obs.headers, obs.body_excerpt).own_page
+        if obs.status in EXPLAINED and page:
+            evidence.append(f"the body is the proxy's own error page: {page!r}")
     if obs.preflight is not None and obs.preflight.status is not None:
         evidence.append(
             f"OPTIONS (preflight, Origin {obs.preflight.origin}) -> {obs.preflight.status}, "
             f"Access-Control-Allow-Origin: "
             f"{obs.preflight.headers.get('access-control-allow-origin')}"
         )
-    days = obs.tls.get("days_left")
-    if isinstance(days, (int, float)) and days < 14:
-        evidence.append(f"TLS certificate expires in {days:.0f} days ({obs.tls.get('not_after')})")
+    evidence.extend(tls_evidence(obs))
 
     for stage in result.stages:
         if not stage.ok:

@@ -7,6 +7,10 @@ with their times, so nothing is guessed from wall-clock totals. DNS is timed
 separately (``getaddrinfo``) because httpcore resolves inside its connect.
 Redirects are followed by hand so each hop is recorded and checked against the
 allow-list; a hop to a host not allowed raises :class:`~whyloop.errors.ProbeError`.
+A redirect to a URL already requested (with the same method) is recorded as a
+loop and not followed; a chain longer than ``max_redirects`` stops there.
+When verification refuses the certificate, :mod:`.peer` reads it over a
+second, unverified connection so that every problem can be reported.
 
 Every wait is bounded: httpx's per-phase timeout, plus a total of three times
 that for the whole probe (a body trickling in byte by byte cannot hold it)::
@@ -26,8 +30,10 @@ import contextlib
 import ipaddress
 import json
 import socket
+import ssl
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -43,6 +49,7 @@ from whyloop.probes.http.judge import (
     classify_http,
     parse_expect_json,
 )
+from whyloop.probes.http.peer import unverified_certificate
 from whyloop.probes.sync import run_sync
 from whyloop.probes.tls import describe_certificate
 from whyloop.results import ProbeResult
@@ -137,6 +144,19 @@ def _tracer(events: dict[str, float], start: float) -> Any:
     return trace
 
 
+def _record_error(obs: HttpObservation, exc: httpx.HTTPError) -> None:
+    """The error that ended the request; the verifier's complaint when it refused a certificate."""
+    obs.error_type, obs.error = type(exc).__name__, str(exc) or repr(exc)
+    cause: BaseException | None = exc
+    for _ in range(8):  # httpx.ConnectError <- httpcore.ConnectError <- ssl error
+        if cause is None or isinstance(cause, ssl.SSLCertVerificationError):
+            break
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        obs.verify_code = cause.verify_code
+        obs.verify_message = cause.verify_message
+
+
 async def _exchange(
     client: httpx.AsyncClient,
     obs: HttpObservation,
@@ -146,6 +166,7 @@ async def _exchange(
     max_redirects: int,
 ) -> None:
     url, method = obs.url, obs.method
+    requested: list[tuple[str, str]] = []  # (method, URL) of every request sent, in order
     for hop in range(max_redirects + 1):
         events: dict[str, float] = {}
         start = time.perf_counter()
@@ -156,17 +177,28 @@ async def _exchange(
         try:
             response = await client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            obs.error_type, obs.error = type(exc).__name__, str(exc) or repr(exc)
+            _record_error(obs, exc)
             return
         try:
+            obs.received_at = datetime.now(UTC)
+            requested.append((method, str(response.url)))
             obs.status = response.status_code
             obs.http_version = response.http_version
             obs.headers = {k: ", ".join(response.headers.get_list(k)) for k in SELECTED_HEADERS}
             obs.headers = {k: v for k, v in obs.headers.items() if v}
             obs.tls = obs.tls or _tls_details(response)
             location = response.headers.get("location")
-            if response.is_redirect and location and hop < max_redirects:
-                target = str(response.url.join(location))
+            follow = bool(response.is_redirect and location and max_redirects > 0)
+            if follow:
+                target = str(response.url.join(location or ""))
+                next_method, next_data = _next_request(method, response.status_code, data)
+                if (next_method, target) in requested:  # visited before: a loop, not followed
+                    first = requested.index((next_method, target))
+                    obs.redirect_loop = [u for _m, u in requested[first:]] + [target]
+                    follow = False
+                elif hop == max_redirects:
+                    obs.redirects_exhausted, follow = True, False
+            if follow:
                 allow.check(target, what="redirect")
                 obs.redirects.append(
                     Hop(url, response.status_code, (time.perf_counter() - start) * 1000, target)
@@ -177,14 +209,13 @@ async def _exchange(
                         for k, v in headers.items()
                         if k.lower() not in ("authorization", "cookie")
                     }
-                method, data = _next_request(method, response.status_code, data)
-                url = target
+                method, data, url = next_method, next_data, target
                 continue
             try:
                 await _read_body(response, obs)
                 events[_BODY_DONE] = time.perf_counter() - start
             except httpx.HTTPError as exc:
-                obs.error_type, obs.error = type(exc).__name__, str(exc) or repr(exc)
+                _record_error(obs, exc)
             return
         finally:
             await response.aclose()
@@ -277,6 +308,8 @@ async def probe_http_async(
         url=url,
         method=method,
         timeout_s=timeout_s,
+        insecure=insecure,
+        max_redirects=max_redirects,
         expect_status=expect_status,
         expect_json=dict(expect_json or {}),
     )
@@ -293,6 +326,11 @@ async def probe_http_async(
         try:
             async with asyncio.timeout(total_s):
                 await _exchange(client, obs, allow, sent, data, max_redirects)
+                if obs.verify_code is not None:
+                    parts = urlsplit(url)
+                    obs.tls = await unverified_certificate(
+                        parts.hostname or "", parts.port or 443, timeout_s
+                    )
                 if origin:
                     obs.preflight = await _preflight(client, url, origin, method, sent, data)
         except TimeoutError:
