@@ -337,6 +337,11 @@ def in_window(
     return logs[(stamps >= window[0] - slack) & (stamps <= window[1] + slack)]
 
 
+def _text(value: Any) -> str:
+    """A cell as text; a missing value (None, NaN, NA) is empty, never ``"nan"``."""
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
 def _line(row: dict[str, Any]) -> str:
     stamp = row.get("timestamp")
     when = (
@@ -346,8 +351,8 @@ def _line(row: dict[str, Any]) -> str:
     )
     parts = [
         when.replace("+00:00", "Z"),
-        str(row.get("service") or "-"),
-        str(row.get("level") or "-"),
+        _text(row.get("service")) or "-",
+        _text(row.get("level")) or "no-level",
     ]
     return redact_text(" ".join([*parts, str(row.get("message") or "")[:300]]))
 

@@ -43,11 +43,12 @@ def _mixed_log() -> bytes:
         (LOGS / "app.log", {"line_format": "python-logging"}, 64),
         (LOGS / "cri.log", {}, 80),  # cuts between a partial line and the line ending it
         (LOGS / "syslog.log", {}, 64),
+        (LOGS / "rsyslog-pri.log", {}, 100),
         (_mixed_log(), {"line_format": LOGHUB}, 2048),  # the time sample spans blocks
         (_mixed_log(), {"regex": r"^(?P<Date>\S+) (?=\d)(?P<Time>\S+) (?P<Content>.*)$"}, 4096),
         (b"first\n\n  second\nthird", {}, 8),
     ],
-    ids=["traceback", "cri", "syslog", "mixed", "python-regex", "plain"],
+    ids=["traceback", "cri", "syslog", "rsyslog", "mixed", "python-regex", "plain"],
 )
 def test_block_size_does_not_change_the_result(monkeypatch, data, options, block):
     whole = parse_text_logs(data, name="x.log", **options)

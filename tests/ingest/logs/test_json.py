@@ -35,8 +35,7 @@ def assert_frame_shape(df: pd.DataFrame) -> None:
     assert isinstance(df["timestamp"].dtype, pd.DatetimeTZDtype)
     assert str(df["timestamp"].dt.tz) == "UTC"
     assert df["line"].dtype == "int64"
-    assert set(df["level"]) <= set(LOG_LEVELS)
-    assert df["level"].notna().all()
+    assert set(df["level"].dropna()) <= set(LOG_LEVELS)
 
 
 def test_cloud_run_lines_fill_canonical_columns_and_keep_every_field():
@@ -45,8 +44,8 @@ def test_cloud_run_lines_fill_canonical_columns_and_keep_every_field():
     assert warnings == []
     assert_frame_shape(df)
     assert list(df["line"]) == [1, 2, 3, 4, 5, 6]
-    assert list(df["level"]) == ["INFO", "INFO", "ERROR", "WARNING", "CRITICAL", "ERROR"]
-    assert df["level_raw"][1] == "DEFAULT"  # DEFAULT maps to INFO, the original is kept
+    assert list(df["level"].fillna("-")) == ["INFO", "-", "ERROR", "WARNING", "CRITICAL", "ERROR"]
+    assert df["level_raw"][1] == "DEFAULT"  # DEFAULT: no severity assigned, so no level
     assert list(df["service"]) == ["api", "api", "api", "worker", "worker", "api"]
     assert df["revision"][0] == "api-00042-xyz"
     # message: jsonPayload.message, jsonPayload.msg, textPayload, or the request line
@@ -132,7 +131,7 @@ def test_corrupt_line_is_reported_with_file_and_line_and_the_rest_kept():
         "panic: runtime error: index out of range [3] with length 3",
         "six",
     ]
-    assert list(df["level"]) == ["INFO", "INFO", "WARNING", "INFO", "ERROR"]
+    assert list(df["level"].fillna("-")) == ["INFO", "INFO", "WARNING", "-", "ERROR"]
 
 
 def test_many_bad_lines_are_counted_not_all_listed(tmp_path):
@@ -241,9 +240,11 @@ def test_broken_export_array_raises_with_its_line(tmp_path):
         ("debug", "DEBUG"),
         ("D", "DEBUG"),
         ("trace", "TRACE"),
-        ("DEFAULT", "INFO"),
-        ("whatever", "INFO"),
-        (None, "INFO"),
+        ("DEFAULT", None),  # Cloud Logging: no severity assigned
+        ("whatever", None),
+        ("", None),
+        (None, None),
+        (float("nan"), None),
         ("3", "ERROR"),  # syslog
         (7, "DEBUG"),
         (30, "INFO"),  # pino
@@ -275,8 +276,14 @@ def test_read_logs_json_formats_are_recorded():
     assert df.attrs["format"] == "cloud-logging"
     assert df.attrs["warnings"] == []
     assert df.attrs["sources"] == [
-        {"source": str(LOGS / "cloudrun.jsonl"), "format": "cloud-logging", "records": 6}
+        {
+            "source": str(LOGS / "cloudrun.jsonl"),
+            "format": "cloud-logging",
+            "line_format": None,
+            "records": 6,
+        }
     ]
+    assert df.attrs["line_format"] is None
     forced = read_logs(LOGS / "docker.log", format="json")  # no lifting when forced generic
     assert forced.attrs["format"] == "json"
     assert forced["message"][1].startswith("{")

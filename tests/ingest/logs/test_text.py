@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tests.support import FIXTURES
 from whyloop.errors import IngestError
+from whyloop.ingest.logs.formats import named_only
 from whyloop.ingest.logs.frame import FRAME_COLUMNS, LogFormat, to_frame
+from whyloop.ingest.logs.lines import LineMatcher
 from whyloop.ingest.logs.read import read_logs
 from whyloop.ingest.logs.text import (
     LINE_FORMATS,
@@ -41,7 +45,7 @@ def test_traceback_lines_join_the_record_before_them():
         '    raise ValueError("bad input")\n'
         "ValueError: bad input"
     )
-    assert list(df["level"]) == ["INFO", "INFO", "ERROR", "WARNING"]
+    assert list(df["level"].fillna("-")) == ["-", "INFO", "ERROR", "WARNING"]  # none invented
     assert list(df["service"].fillna("-")) == ["-", "app.server", "app.handlers", "app.pool"]
     assert df["timestamp"][1] == pd.Timestamp("2026-11-24T10:00:00.123Z")
     # the line before any record is kept, alone, and counted once
@@ -101,10 +105,12 @@ def test_user_regex_and_a_python_only_regex():
 def test_builtin_syslog_combined_and_klog():
     df, _, _ = parse(LOGS / "syslog.log", line_format="syslog")
     assert list(df["service"]) == ["sshd", "api", "kernel"]
-    assert list(df["level"]) == ["INFO", "ERROR", "INFO"]  # <30> = daemon.info, <27> = daemon.err
+    # <30> = daemon.info, <27> = daemon.err; a line without a PRI has no level
+    assert list(df["level"].fillna("-")) == ["INFO", "ERROR", "-"]
     assert df["timestamp"][2].month == 11 and df["timestamp"][2].day == 4  # "Nov  4", no year
     df, _, _ = parse(LOGS / "access.log", line_format="combined")
-    assert list(df["level"]) == ["INFO", "ERROR", "WARNING"]  # from the status code
+    assert df["level"].isna().all()  # an HTTP status is not a level
+    assert list(df["Status"]) == ["200", "503", "404"]
     assert df["message"][1] == "POST /pay HTTP/1.1"
     assert df["timestamp"][1] == pd.Timestamp("2026-11-24T09:00:01Z")  # +0100 -> UTC
     assert df["UserAgent"][0] == "curl/8.0"
@@ -130,7 +136,7 @@ def test_plain_text_without_a_format_is_one_record_per_line():
     df, warnings, _fmt = parse(b"first\n\nsecond line\r\n  third\n")
     assert list(df["message"]) == ["first", "second line", "  third"]
     assert list(df["line"]) == [1, 3, 4]
-    assert list(df["level"]) == ["INFO"] * 3
+    assert df["level"].isna().all()  # nothing says a level: none is invented
     assert df["timestamp"].isna().all()
     assert warnings == []
 
@@ -172,3 +178,43 @@ def test_read_logs_text_with_bracketed_dates_is_not_json():
 def test_builtin_formats_compile_in_python_too():
     for pattern in LINE_FORMATS.values():
         assert re.compile(pattern).groupindex
+
+
+def test_builtin_formats_run_in_duckdb_not_the_python_fallback():
+    lines = pa.array(["x"], pa.large_string())
+    for name, pattern in LINE_FORMATS.items():
+        with LineMatcher(*named_only(pattern)) as matcher:
+            matcher.match(lines)
+            assert matcher._con is not None, name  # RE2 compiled it: vectorised
+
+
+@pytest.mark.parametrize(
+    ("fmt", "template"),
+    [
+        ("%(asctime)s [%(levelname)s] %(name)s: %(message)s", "<Date> <Time> [<Level>] <Component>: <Content>"),
+        ("%(asctime)s|%(levelname)s|%(name)s|%(message)s", "<Date> <Time>|<Level>|<Component>|<Content>"),
+        ("%(asctime)s (%(process)d) %(levelname)s %(name)s %(message)s", "<Date> <Time> (<Pid>) <Level> <Component> <Content>"),
+        ("%(asctime)s.%(levelname)s.%(name)s: %(message)s", "<Date> <Time>.<Level>.<Component>: <Content>"),
+    ],
+    ids=["brackets", "pipes", "parentheses", "dots"],
+)  # fmt: skip
+def test_template_characters_are_literal(write_log, fmt, template):
+    df = read_logs(write_log(logging.Formatter(fmt)), line_format=template)
+    assert df.attrs["line_format"] == "line-format"
+    assert list(df["level"]) == ["INFO", "WARNING", "ERROR", "DEBUG"]
+    assert set(df["service"]) == {"app.db"}
+    assert df["message"][3] == "retrying [attempt 2]"
+    assert df["message"][2].rstrip().endswith("ValueError: bad input")  # the traceback joined
+    assert df["timestamp"].notna().all()
+    assert df.attrs["warnings"] == []
+
+
+def test_template_escapes_regex_characters_but_loghub_templates_stay_regex():
+    assert line_format_regex("[<Level>] a.b|(c)") == (r"^\[(?P<Level>.*?)\]\s+a\.b\|\(c\)$")
+    # loghub's formats.json escapes its brackets and uses groups: read as loghub reads it
+    assert line_format_regex(r"<Component>(\[<PID>\])?: <Content>") == (
+        r"^(?P<Component>.*?)(\[(?P<PID>.*?)\])?:\s+(?P<Content>.*?)$"
+    )
+    # a dot in a plain template does not match any character
+    with pytest.raises(IngestError, match="no line matches the line format"):
+        parse(b"2026-12-01 10:00:00xINFO boom\n", line_format="<Date> <Time>.<Level> <Content>")

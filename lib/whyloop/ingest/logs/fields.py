@@ -6,7 +6,11 @@ records flattened in Python), :func:`normalise` runs one SQL projection that
 * flattens nested objects into dotted columns (``httpRequest.status``);
 * fills the canonical columns from the first present candidate field of
   :data:`CANDIDATES` (each also tried under ``jsonPayload.``, where Cloud
-  Logging puts a structured line's fields), case-insensitively;
+  Logging puts a structured line's fields), case-insensitively: so
+  structlog's ``event``/``level``/``logger``/``timestamp`` and
+  python-json-logger's ``message``/``levelname``/``name``/``asctime`` are
+  read as message, level, service (the logger, where no service field is
+  present) and time;
 * keeps every other field, typed where DuckDB knows the type, as JSON text
   where it does not (lists, maps, fields whose type changes between records);
 
@@ -38,6 +42,7 @@ from whyloop.ingest.logs.frame import (
 from whyloop.ingest.logs.times import apply_times, time_sql
 
 __all__ = [
+    "ALSO_KEPT",
     "CANDIDATES",
     "merge_lifted",
     "plan",
@@ -53,7 +58,9 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "service": ("resource.labels.service_name", "resource.labels.function_name",
                 "resource.labels.container_name", "serviceContext.service", "service",
                 "service.name", "service_name", "serviceName", "app", "application",
-                "_SYSTEMD_UNIT", "SYSLOG_IDENTIFIER", "kubernetes.container_name"),
+                "_SYSTEMD_UNIT", "SYSLOG_IDENTIFIER", "kubernetes.container_name",
+                # the logger: structlog's add_logger_name, python-json-logger's %(name)s
+                "logger", "log.logger", "logger_name", "loggerName", "name"),
     "revision": ("resource.labels.revision_name", "serviceContext.version", "service.version",
                  "revision"),
     "message": ("message", "msg", "@m", "@mt", "MESSAGE", "textPayload", "log", "event",
@@ -63,6 +70,9 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "request_id": ("request_id", "requestId", "requestID", "req_id", "reqId", "request.id",
                    "http.request.id", "x-request-id"),
 }  # fmt: skip
+#: Candidates that also stay columns of their own: a logger's name fills
+#: ``service`` only where no service field does, and is not lost where one does.
+ALSO_KEPT = frozenset({"logger", "log.logger", "logger_name", "loggerName", "name"})
 _PLAIN = ("VARCHAR", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT", "BOOLEAN")
 _NULL_TEXT = "CAST(NULL AS VARCHAR)"
 
@@ -146,6 +156,7 @@ def projection(leaves_list: list[_Leaf], name: str) -> str:
     for i, leaf in enumerate(take("level")):
         cols[f"__level_{i}"] = _text(leaf)
     cols["service"] = _coalesce([_text(leaf) for leaf in take("service")])
+    used -= ALSO_KEPT
     cols["revision"] = _coalesce([_text(leaf) for leaf in take("revision")])
     messages = [_text(leaf) for leaf in take("message")]
     method, status, url = (

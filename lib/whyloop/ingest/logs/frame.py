@@ -7,14 +7,17 @@ share: the formats enum, the :class:`ParsedLogs` result, level mapping (a
 lookup per distinct value, not per row), record joining for multi-line
 records, and the final conversion to pandas.
 
-Levels: ``level`` is always one of :data:`~whyloop.schema.LOG_LEVELS`. Names
-map case-insensitively through :data:`LEVEL_ALIASES` (``warn``/``W`` →
-WARNING, ``severe``/``E`` → ERROR, ``fatal``/``alert``/``emergency`` →
-CRITICAL, …). Numbers map by range: 0-7 as syslog priorities (journald
-``PRIORITY``), 10-60 as pino/bunyan levels, 100-800 as Cloud Logging
-severities. A missing or unknown level, and Cloud Logging's ``DEFAULT``,
-become ``INFO``; the original value is kept in ``level_raw``, so nothing is
-lost. Times are read by :mod:`whyloop.ingest.logs.times`.
+Levels: ``level`` is one of :data:`~whyloop.schema.LOG_LEVELS`, or null
+when the record carries no level that can be read. Names map
+case-insensitively through :data:`LEVEL_ALIASES` (``warn``/``W`` → WARNING,
+``severe``/``E`` → ERROR, ``crit``/``fatal``/``alert``/``emerg`` → CRITICAL,
+…). Numbers map by range: 0-7 as syslog severities (journald ``PRIORITY``,
+a syslog ``<PRI>`` mod 8), 10-60 as pino/bunyan levels, 100-800 as Cloud
+Logging severities. No level field, a value that names no level, and Cloud
+Logging's ``DEFAULT`` (which means "no severity assigned") give a null
+``level``, never an invented ``INFO``; the original value is kept in
+``level_raw``, so nothing is lost. Times are read by
+:mod:`whyloop.ingest.logs.times`.
 """
 
 from __future__ import annotations
@@ -89,17 +92,22 @@ class ParsedLogs:
 
     ``table`` starts with :data:`FRAME_COLUMNS` (see :func:`finish_table`);
     ``warnings`` are one-line problems (``app.log:57: invalid JSON (...)``) with
-    records that were skipped or still read; ``format`` is what was detected.
+    records that were skipped or still read; ``format`` is what was detected;
+    ``line_format`` names the line format text was read with (a built-in
+    name such as ``nginx-error``, ``line-format`` or ``regex`` when given),
+    None for JSON and for text in which no line format was recognised.
     """
 
     table: pa.Table
     format: LogFormat
     warnings: list[str] = field(default_factory=list)
+    line_format: str | None = None
 
 
 #: Level names (upper case) and what they normalise to.
 LEVEL_ALIASES: dict[str, str] = {
-    **dict.fromkeys(("INFO", "I", "INF", "INFORMATION", "INFORMATIONAL", "DEFAULT"), "INFO"),
+    # Cloud Logging's DEFAULT is not here: it means "no severity assigned" (null).
+    **dict.fromkeys(("INFO", "I", "INF", "INFORMATION", "INFORMATIONAL"), "INFO"),
     **dict.fromkeys(("DEBUG", "D", "DBG", "FINE", "CONFIG"), "DEBUG"),
     **dict.fromkeys(("WARNING", "WARN", "W", "WRN"), "WARNING"),
     **dict.fromkeys(("ERROR", "ERR", "E", "SEVERE", "EROR"), "ERROR"),
@@ -113,11 +121,11 @@ LEVEL_ALIASES: dict[str, str] = {
 _SYSLOG = ("CRITICAL", "CRITICAL", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG")
 
 
-def normalise_level(value: object) -> str:
-    """Return the LOG_LEVELS name for one raw level (``INFO`` when it names none)."""
+def normalise_level(value: object) -> str | None:
+    """Return the LOG_LEVELS name for one raw level, or None when it names none."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "INFO"
-    return _known_level(str(value)) or "INFO"
+        return None
+    return _known_level(str(value))
 
 
 def _numeric_level(number: int) -> str | None:
@@ -147,7 +155,7 @@ def apply_levels(table: pa.Table, candidates: list[str]) -> pa.Table:
 
     Each candidate's distinct values are mapped once through :func:`normalise_level`
     and looked up per row (a dictionary lookup, not a per-row Python loop); a
-    row takes the first candidate that names a level, else ``INFO``.
+    row takes the first candidate that names a level, else null.
     ``level_raw`` is the value that was used, or the first one present.
     """
     n = table.num_rows
@@ -168,7 +176,7 @@ def apply_levels(table: pa.Table, candidates: list[str]) -> pa.Table:
     else:
         raw_used = used if len(candidates) == 1 else pc.coalesce(used, first)
     table = table.drop_columns(candidates)
-    for name, col in (("level", pc.fill_null(level, "INFO")), ("level_raw", raw_used)):
+    for name, col in (("level", level), ("level_raw", raw_used)):
         if name in table.column_names:
             table = table.set_column(table.column_names.index(name), name, col)
         else:
@@ -318,7 +326,7 @@ def null_column(n: int, kind: pa.DataType) -> pa.ChunkedArray:
 def finish_table(table: pa.Table) -> pa.Table:
     """Return ``table`` with every FRAME_COLUMNS column present, typed and first.
 
-    Missing canonical columns are added as nulls (``level`` as ``INFO``);
+    Missing canonical columns are added as nulls (``level`` too: no level was read);
     ``timestamp`` is cast to ``timestamp[us, UTC]``; other columns follow in
     their order, and types other than strings, numbers, booleans and
     timestamps are turned into strings.
@@ -333,8 +341,6 @@ def finish_table(table: pa.Table) -> pa.Table:
                 col = col.cast(want)
         else:
             col = null_column(n, want)
-        if name == "level":
-            col = pc.fill_null(col, "INFO")
         cols[name] = col
     for name in table.column_names:
         if name in cols:

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from whyloop.errors import IngestError
+from whyloop.ingest.logs.encoding import Decoding, repair_utf8
 from whyloop.ingest.logs.fields import (
     finish_candidates,
     merge_lifted,
@@ -63,7 +64,13 @@ from whyloop.ingest.logs.frame import (
     quote_str,
 )
 
-__all__ = ["MAX_LISTED", "detect_json_shape", "lift_json_messages", "parse_json_logs"]
+__all__ = [
+    "MAX_LISTED",
+    "detect_json_shape",
+    "lift_json_messages",
+    "parse_json_logs",
+    "project_records",
+]
 
 #: Bad lines listed one by one in the warnings before "... and N more".
 MAX_LISTED = 20
@@ -227,8 +234,21 @@ def _add_lines(table: pa.Table, path: str, counted: int | None) -> pa.Table:
 
 
 def _fallback(data: Path | bytes, name: str, *, is_array: bool, warnings: list[str]) -> pa.Table:
-    """Parse what can be parsed after the fast path failed, warning about each bad line."""
+    """Parse what can be parsed after the fast path failed, warning about each bad line.
+
+    Bytes that are not UTF-8 (which fail DuckDB's read) are replaced and
+    counted first, and the fast path is tried again on the repaired text.
+    """
     raw = data if isinstance(data, bytes) else Path(data).read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        decoding = Decoding()
+        raw = repair_utf8(raw, decoding)
+        warnings.append(decoding.warning(name) or "")
+        with contextlib.suppress(duckdb.Error), _as_path(raw) as path:
+            table = _duck_table(path, name, is_array=is_array, sample_all=False)
+            return _add_lines(table, path, None if is_array else _count_lines(path))
     if is_array:
         try:
             items = orjson.loads(raw)
@@ -251,7 +271,7 @@ def _fallback(data: Path | bytes, name: str, *, is_array: bool, warnings: list[s
         )
         if not objects:
             raise IngestError("nothing readable: the JSON array holds no objects", path=name)
-        table = _project_records([o for _, o in objects], name)
+        table = project_records([o for _, o in objects], name)
         return table.append_column("line", pa.array([i for i, _ in objects], pa.int64()))
     good: list[bytes] = []
     numbers: list[int] = []
@@ -302,11 +322,11 @@ def _good_lines(good: list[bytes], numbers: list[int], name: str) -> pa.Table:
             with contextlib.suppress(duckdb.Error):
                 table = _duck_table(path, name, is_array=False, sample_all=sample_all)
                 return table.append_column("line", lines)
-    return _project_records([orjson.loads(b) for b in good], name).append_column("line", lines)
+    return project_records([orjson.loads(b) for b in good], name).append_column("line", lines)
 
 
-def _project_records(records: list[dict], name: str) -> pa.Table:
-    """The slow path: records flattened in Python, projected by the same SQL."""
+def project_records(records: list[dict], name: str) -> pa.Table:
+    """Records flattened in Python, projected by the same SQL (the slow path; logfmt lines)."""
     con = connect()
     try:
         rel = con.from_arrow(records_table(records))
@@ -374,6 +394,6 @@ def lift_json_messages(
                     positions.append(i)
         if not records:
             return table
-        inner, rows = _project_records(records, name), np.asarray(positions)
+        inner, rows = project_records(records, name), np.asarray(positions)
     inner = finish_candidates(inner, name=name, warnings=warnings, year=year)
     return merge_lifted(table, inner.drop_columns(["source"]), rows)

@@ -6,6 +6,10 @@ keeps of the blocks before it, never the whole file next to its lines.
 :class:`LineMatcher` matches a regular expression with named groups on each
 block: RE2 in DuckDB (vectorised and parallel), or Python's ``re`` for a
 pattern RE2 cannot compile (look-arounds, back-references).
+
+The blocks are UTF-8 whatever the source was written in (see
+:mod:`.encoding`): UTF-16/32 with a BOM is decoded as it is read, a UTF-8
+BOM dropped, and bytes that are not UTF-8 are replaced and counted.
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from whyloop.errors import IngestError
+from whyloop.ingest.logs.encoding import (
+    UTF8_BOM,
+    Decoding,
+    bom_codec,
+    repair_utf8,
+    utf8_head,
+    utf8_pieces,
+)
 from whyloop.ingest.logs.frame import STR, batched, connect, quote_ident, quote_str
 
 __all__ = ["BLOCK_BYTES", "LineMatcher", "head_bytes", "line_blocks", "split_lines"]
@@ -32,10 +44,11 @@ __all__ = ["BLOCK_BYTES", "LineMatcher", "head_bytes", "line_blocks", "split_lin
 BLOCK_BYTES = 4 << 20
 
 
-def split_lines(data: bytes | pa.Buffer) -> pa.Array:
+def split_lines(data: bytes | pa.Buffer, decoding: Decoding | None = None) -> pa.Array:
     """Split bytes into a large_string array of lines without their ``\\n``/``\\r\\n`` (vectorised).
 
-    Invalid UTF-8 becomes U+FFFD; the last line needs no line end.
+    Each byte that is not UTF-8 becomes U+FFFD, counted in ``decoding``; the
+    last line needs no line end.
     """
     buf = pa.py_buffer(data) if isinstance(data, bytes) else data
     if not buf.size:
@@ -44,7 +57,7 @@ def split_lines(data: bytes | pa.Buffer) -> pa.Array:
     try:
         text.validate(full=True)  # checks UTF-8
     except pa.ArrowInvalid:
-        text = _one_string(pa.py_buffer(buf.to_pybytes().decode("utf-8", "replace").encode()))
+        text = _one_string(pa.py_buffer(repair_utf8(buf.to_pybytes(), decoding)))
     lines = pc.split_pattern(text, "\n").flatten()
     if np.frombuffer(buf, dtype=np.uint8)[-1] == 10:  # the empty "line" after the last line end
         lines = lines.slice(0, len(lines) - 1)
@@ -60,26 +73,29 @@ def _one_string(buf: pa.Buffer) -> pa.Array:
 
 
 def head_bytes(data: Path | bytes, size: int = 65536) -> bytes:
-    """The first ``size`` bytes of a path or of bytes."""
+    """The first ``size`` bytes of a path or of bytes, as UTF-8 (see :func:`~.encoding.utf8_head`)."""
     if isinstance(data, bytes):
-        return data[:size]
+        return utf8_head(data[:size])
     with open(data, "rb") as fh:
-        return fh.read(size)
+        return utf8_head(fh.read(size))
 
 
-def line_blocks(data: Path | bytes, *, size: int | None = None) -> Iterator[tuple[int, pa.Array]]:
+def line_blocks(
+    data: Path | bytes, *, size: int | None = None, decoding: Decoding | None = None
+) -> Iterator[tuple[int, pa.Array]]:
     """Yield ``(lines_before, lines)`` for consecutive blocks of about ``size`` bytes.
 
     Each block ends at a line end (a line longer than ``size`` makes a longer
     block); ``lines`` are as :func:`split_lines` gives them and
     ``lines_before`` counts the lines of the blocks before, so line ``i`` of a
     block is line ``lines_before + i + 1`` of the source. There is always at
-    least one block, empty for empty data.
+    least one block, empty for empty data. Bytes that are not UTF-8 are
+    counted in ``decoding``.
     """
     size = size or BLOCK_BYTES
     before = 0
     for block in _byte_blocks(data, size):
-        lines = split_lines(block)
+        lines = split_lines(block, decoding)
         del block
         yield before, lines
         before += len(lines)
@@ -92,19 +108,27 @@ def _byte_blocks(data: Path | bytes, size: int) -> Iterator[pa.Buffer]:
 
     A regular file is read into Arrow buffers, each read starting where the
     last complete line ended: no bytes are copied to join pieces of a line.
-    Anything else (a named pipe) is read whole first.
+    Anything else (a named pipe) is read whole first. UTF-16/32 with a BOM
+    is decoded into UTF-8 pieces as it is read; a UTF-8 BOM is skipped.
     """
     if not isinstance(data, bytes) and not Path(data).is_file():
         data = Path(data).read_bytes()
+    head = head_raw(data)
+    codec = bom_codec(head)
+    if codec is not None:
+        for piece in utf8_pieces(data, codec, size):
+            yield pa.py_buffer(piece)
+        return
+    skip = len(UTF8_BOM) if head.startswith(UTF8_BOM) else 0
     if isinstance(data, bytes):
-        whole, start = pa.py_buffer(data), 0
+        whole, start = pa.py_buffer(data), skip
         while start < len(data):
             end = data.find(b"\n", start + size - 1) + 1 or len(data)
             yield whole.slice(start, end - start)
             start = end
         return
     with pa.OSFile(str(data)) as fh:
-        pos, total, want = 0, fh.size(), size
+        pos, total, want = skip, fh.size(), size
         while pos < total:
             fh.seek(pos)
             buf = fh.read_buffer(want)
@@ -118,6 +142,14 @@ def _byte_blocks(data: Path | bytes, size: int) -> Iterator[pa.Buffer]:
                     continue
             yield buf.slice(0, cut)
             pos, want = pos + cut, size
+
+
+def head_raw(data: Path | bytes, size: int = 4) -> bytes:
+    """The first ``size`` bytes of a path or of bytes, as they are."""
+    if isinstance(data, bytes):
+        return data[:size]
+    with open(data, "rb") as fh:
+        return fh.read(size)
 
 
 def _last_line_end(buf: pa.Buffer) -> int:

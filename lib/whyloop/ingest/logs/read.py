@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from whyloop.errors import IngestError
+from whyloop.ingest.logs.encoding import bom_codec, check_text, utf8_head, utf8_pieces
 from whyloop.ingest.logs.frame import STR, LogFormat, ParsedLogs, finish_table, to_frame
 from whyloop.ingest.logs.json import parse_json_logs
 from whyloop.ingest.logs.sources import LogSource, SourceSpec, open_sources
@@ -71,23 +72,33 @@ def read_logs(
             are dropped then, with a warning.
         max_bytes: read at most this many bytes from each source (cut at a
             line end, with a warning).
-        line_format: for text: a built-in name (``python-logging``,
-            ``syslog``, ``combined``, ``klog``, ``cri``) or a loghub format
-            string such as ``"<Date> <Time> <Level> <Component>: <Content>"``.
+        line_format: for text: a built-in name (see
+            :data:`~whyloop.ingest.logs.formats.LINE_FORMATS`:
+            ``python-logging``, ``tornado``, ``nginx-error``, ``combined``,
+            ``syslog``, ``logfmt``, ``klog``, ``cri``, …) or a template such
+            as ``"<Date> <Time> [<Level>] <Component>: <Content>"``, whose
+            characters outside ``<Token>`` are literal (a loghub format
+            string, which escapes them, ``\\[``, works too). Without one,
+            the format is recognised per source from its first lines.
         regex: for text: a regular expression with named groups instead.
         service: the ``service`` of records whose source names none.
         timeout: seconds allowed for a command or a URL.
 
     Returns:
         The records, one per row, with every field the source had (dotted
-        names for nested JSON). ``df.attrs["format"]`` is the detected format
-        (``"mixed"`` if sources differ), ``df.attrs["warnings"]`` one-line
-        problems such as skipped lines, ``df.attrs["sources"]`` what each
-        source gave.
+        names for nested JSON). ``level`` is null where a record carries no
+        level that can be read. ``df.attrs["format"]`` is the detected format
+        (``"mixed"`` if sources differ), ``df.attrs["line_format"]`` the line
+        format text was read with (a built-in name such as ``nginx-error``,
+        ``line-format``, ``regex``; None for JSON and for text in which none
+        was recognised), ``df.attrs["warnings"]`` one-line problems such as
+        skipped lines or replaced bytes, ``df.attrs["sources"]`` what each
+        source gave (its ``format`` and ``line_format`` too).
 
     Raises:
-        IngestError: nothing readable (with one source), or no source at all;
-            with several sources, one that fails becomes a warning.
+        IngestError: nothing readable (with one source: a binary file, for
+            one), or no source at all; with several sources, one that fails
+            becomes a warning.
     """
     if format not in FORMATS:
         raise IngestError(f"unknown log format {format!r}; use one of {', '.join(FORMATS)}")
@@ -122,9 +133,17 @@ def read_logs(
     frame = to_frame(redact_table(table))
     formats = {p.format.value for _, p in parsed}
     frame.attrs["format"] = formats.pop() if len(formats) == 1 else "mixed"
+    line_formats = {p.line_format for _, p in parsed}
+    frame.attrs["line_format"] = line_formats.pop() if len(line_formats) == 1 else "mixed"
     frame.attrs["warnings"] = warnings
     frame.attrs["sources"] = [
-        {"source": s.name, "format": p.format.value, "records": p.table.num_rows} for s, p in parsed
+        {
+            "source": s.name,
+            "format": p.format.value,
+            "line_format": p.line_format,
+            "records": p.table.num_rows,
+        }
+        for s, p in parsed
     ]
     return frame
 
@@ -136,12 +155,25 @@ def parse_source(
     line_format: str | None = None,
     regex: str | None = None,
 ) -> ParsedLogs:
-    """Parse one resolved source, detecting JSON or text from its first bytes when ``format="auto"``."""
+    """Parse one resolved source, detecting JSON or text from its first bytes when ``format="auto"``.
+
+    A source whose first bytes are not text is refused (:class:`IngestError`:
+    ``looks binary, not a log``); UTF-16/32 with a byte-order mark is decoded.
+    """
     data = src.path if src.data is None else src.data
     assert data is not None
-    head = src.head()
+    raw = src.head()
+    check_text(raw, src.name)
+    head = utf8_head(raw)
     if not head.strip():
         raise IngestError("empty: no log records", path=src.name)
+    codec = bom_codec(raw)
+    as_text = format in (LogFormat.TEXT, LogFormat.CRI) or (
+        format == "auto" and (line_format or regex or not _looks_like_json(head))
+    )
+    if codec is not None and not as_text:
+        # DuckDB reads JSON from UTF-8 files: decode it whole (text is decoded as it is read)
+        data = b"".join(utf8_pieces(data, codec, 1 << 22))
     result = _parse(src, data, head, format=format, line_format=line_format, regex=regex)
     if not result.table.num_rows:
         raise IngestError("no log records", path=src.name)

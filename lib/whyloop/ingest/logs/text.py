@@ -1,31 +1,34 @@
 """Plain-text logs into the normalised logs table (pure: data in, table out).
 
-A line format names the parts of a line. It is given as
-
-* a loghub-style format string, ``<Date> <Time> <Level> <Component>: <Content>``:
-  each ``<Token>`` becomes a named group (``.*?``) and runs of spaces match
-  any whitespace, exactly as loghub's parsers do, so its ``formats.json``
-  works unchanged;
-* a regular expression with named groups (``(?P<Level>\\w+)``); or
-* the name of a built-in format in :data:`LINE_FORMATS` (``python-logging``,
-  ``syslog``, ``combined``, ``klog``, ``cri``).
+A line format names the parts of a line (:mod:`.formats`): a built-in name
+(``python-logging``, ``tornado``, ``nginx-error``, ``combined``, ``syslog``,
+``logfmt``, ``klog``, ``cri``, …), a template whose ``<Token>`` parts become
+named groups (``<Date> <Time> [<Level>] <Component>: <Content>``; loghub's
+``formats.json`` works unchanged), or a regular expression with named groups.
+Without one, the format is recognised among the built-ins from the first
+lines of each source and recorded as its ``line_format``; a source in which
+none is recognised is read as one message per non-blank line, without a
+time or a level.
 
 Tokens map to canonical columns case-insensitively: ``Content``/``Message``
-→ message, ``Level``/``Severity`` → level, ``Component``/``Service``/``Logger``/
-``Program`` → service, ``Date`` + ``Time`` (or ``Datetime``, ``Timestamp``, …)
-→ timestamp; every other token is kept as a column of its own.
+→ message, ``Level``/``Severity`` → level (or a syslog ``Pri``: its
+severity), ``Component``/``Service``/``Logger``/``Program`` → service,
+``Date`` + ``Time`` (or ``Datetime``, ``Timestamp``, …) → timestamp; every
+other token is kept as a column of its own. A line format without a level
+gives records without one (null), never an invented ``INFO``.
 
 A line that does not match the format continues the record before it (a
 traceback, a stack trace, a wrapped message): it is appended to that
 record's message after a newline, not dropped and not warned about. Lines
 before the first match are kept as message-only records, with one counted
-warning. Without a format every non-blank line is one record.
+warning.
 
 Extraction runs as RE2 regular expressions in DuckDB (vectorised and
 parallel); a pattern RE2 cannot compile (look-arounds, back-references) falls
 back to Python's ``re``. Kubernetes/CRI container lines
 (``2016-10-06T00:17:09.669794202Z stdout F message``) are a built-in format
-whose partial lines (``P``) are joined and whose JSON messages are lifted.
+whose partial lines (``P``) are joined and whose JSON messages are lifted;
+logfmt lines are read by :mod:`.logfmt`.
 
 The text goes through a block of lines at a time, so that peak memory is the
 result plus a few blocks, not several copies of the file: lines are read and
@@ -37,7 +40,6 @@ size.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from whyloop.errors import IngestError
+from whyloop.ingest.logs.encoding import Decoding
+from whyloop.ingest.logs.formats import (
+    LINE_FORMATS,
+    detect_line_format,
+    line_format_regex,
+    named_only,
+    resolve_format,
+)
 from whyloop.ingest.logs.frame import (
     FRAME_COLUMNS,
     STR,
@@ -57,6 +67,7 @@ from whyloop.ingest.logs.frame import (
 )
 from whyloop.ingest.logs.json import lift_json_messages
 from whyloop.ingest.logs.lines import LineMatcher, head_bytes, line_blocks, split_lines
+from whyloop.ingest.logs.logfmt import parse_logfmt_logs
 from whyloop.ingest.logs.records import CriRecords, TextRecords
 from whyloop.ingest.logs.times import BlockTimes
 
@@ -68,33 +79,6 @@ __all__ = [
     "split_lines",
 ]
 
-#: Built-in line formats, by name.
-LINE_FORMATS: dict[str, str] = {
-    # logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    "python-logging": (
-        r"^(?P<Date>\d{4}-\d\d-\d\d)[ T](?P<Time>\d\d:\d\d:\d\d(?:[,.]\d+)?)\s+"
-        r"(?P<Level>[A-Za-z]+)\s+(?P<Logger>[^\s:]+):\s?(?P<Content>.*)$"
-    ),
-    # RFC 3164 (and ISO-timestamped) syslog lines, with an optional <PRI>.
-    "syslog": (
-        r"^(?:<(?P<Pri>\d{1,3})>)?(?P<Datetime>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|"
-        r"\d{4}-\d\d-\d\dT\S+) (?P<Host>\S+) (?P<Program>[^\s\[:]+)(?:\[(?P<Pid>\d+)\])?:"
-        r" ?(?P<Content>.*)$"
-    ),
-    # nginx / Apache combined (and common) access log.
-    "combined": (
-        r"^(?P<Client>\S+) (?P<Ident>\S+) (?P<User>\S+) \[(?P<Datetime>[^\]]+)\] "
-        r'"(?P<Content>[^"]*)" (?P<Status>\d{3}) (?P<Bytes>\S+)'
-        r'(?: "(?P<Referer>[^"]*)" "(?P<UserAgent>[^"]*)")?.*$'
-    ),
-    # Kubernetes components (klog / glog): I0506 13:45:12.123456   12345 file.go:123] msg
-    "klog": (
-        r"^(?P<Level>[IWEF])(?P<Date>\d{4}) (?P<Time>\d\d:\d\d:\d\d\.\d+)\s+(?P<Thread>\d+) "
-        r"(?P<File>[^\]\s]+)\] (?P<Content>.*)$"
-    ),
-    "cri": r"^(?P<time>\d{4}-\S+) (?P<stream>stdout|stderr) (?P<tag>[^ ]+)(?: (?P<Content>.*))?$",
-}
-
 _MESSAGE = ("content", "message", "msg")
 _LEVEL = ("level", "severity", "levelname", "lvl", "loglevel")
 _SERVICE = ("service", "component", "logger", "program", "app", "application")
@@ -102,89 +86,6 @@ _REVISION = ("revision", "version")
 _TRACE = ("trace", "traceid", "trace_id")
 _REQUEST = ("requestid", "request_id", "reqid", "req_id")
 _TIME = ("datetime", "timestamp", "asctime", "time", "date")
-_GROUP = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
-
-
-def line_format_regex(line_format: str) -> str:
-    """Turn a loghub format string (``<Date> <Time> <Content>``) into a regex, as loghub does."""
-    regex = ""
-    for k, part in enumerate(re.split(r"(<[^<>]+>)", line_format)):
-        if k % 2 == 0:
-            regex += re.sub(" +", r"\\s+", part)
-        else:
-            token = re.sub(r"\W", "_", part.strip("<>"))
-            regex += f"(?P<{token}>.*?)"
-    return "^" + regex + "$"
-
-
-def _named_only(pattern: str) -> tuple[str, list[str]]:
-    """Make unnamed groups non-capturing and list the named ones in order.
-
-    DuckDB names ``regexp_extract`` results by group position, so every
-    capturing group must be one of the named ones.
-    """
-    out: list[str] = []
-    names: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            j = i + 1 + (pattern[i + 1 : i + 2] == "^")
-            j += pattern[j : j + 1] == "]"  # a leading ] is literal
-            out.append(pattern[i:j])
-            i = j
-            continue
-        elif c == "(":
-            m = _GROUP.match(pattern, i)
-            if m:
-                names.append(m.group(1))
-                out.append(f"(?P<{m.group(1)}>")
-                i = m.end()
-                continue
-            if pattern[i + 1 : i + 2] != "?":
-                out.append("(?:")
-                i += 1
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out), names
-
-
-def resolve_format(line_format: str | None = None, regex: str | None = None) -> tuple[str, str]:
-    """Return ``(label, regex)`` for a built-in name, a loghub format string or a regex."""
-    if regex is not None:
-        return "regex", regex
-    if line_format is None:
-        raise ValueError("give line_format or regex")
-    if line_format in LINE_FORMATS:
-        return line_format, LINE_FORMATS[line_format]
-    if "<" not in line_format:
-        raise IngestError(
-            f"unknown line format {line_format!r}: give a built-in name "
-            f"({', '.join(LINE_FORMATS)}), a '<Date> <Level> <Content>' format or regex="
-        )
-    return "line-format", line_format_regex(line_format)
-
-
-def detect_line_format(head: bytes) -> str | None:
-    """Name the built-in format that most of the first lines match (a third at least), or None."""
-    lines = [x for x in head.decode("utf-8", "replace").splitlines()[:200] if x.strip()]
-    if len(lines) > 1 and not head.endswith(b"\n"):
-        lines = lines[:-1]  # the last line may be cut
-    best, hits = None, 0
-    for name, pattern in LINE_FORMATS.items():
-        rx = re.compile(pattern)
-        count = sum(1 for x in lines if rx.search(x))
-        if count > hits:
-            best, hits = name, count
-    return best if lines and hits * 3 >= len(lines) else None
 
 
 def parse_text_logs(
@@ -197,22 +98,29 @@ def parse_text_logs(
 ) -> ParsedLogs:
     """Parse plain-text logs from a path or bytes into a :class:`ParsedLogs`.
 
-    ``line_format`` is a built-in name or a loghub format string, ``regex`` a
-    pattern with named groups; with neither, the format is detected among
-    the built-ins, else every non-blank line is one record. ``name`` fills
-    ``source``; ``year`` completes timestamps written without one. The text
-    is read and matched a block at a time (see :mod:`.lines`).
+    ``line_format`` is a built-in name or a template, ``regex`` a pattern
+    with named groups; with neither, the format is recognised among the
+    built-ins from the first lines, else every non-blank line is one record
+    (no time, no level). ``name`` fills ``source``; ``year`` completes
+    timestamps written without one. The text is read and matched a block at
+    a time (see :mod:`.lines`); the result's ``line_format`` says which
+    format was used.
     """
     explicit = line_format is not None or regex is not None
     if not explicit:
         line_format = detect_line_format(head_bytes(data))
+    if line_format == "logfmt" and regex is None:
+        return parse_logfmt_logs(data, name=name, explicit=explicit, year=year)
     warnings: list[str] = []
+    decoding = Decoding()
     if line_format is None and regex is None:
-        table = pa.concat_tables([_plain(lines, before) for before, lines in line_blocks(data)])
+        blocks = line_blocks(data, decoding=decoding)
+        table = pa.concat_tables([_plain(lines, before) for before, lines in blocks])
         table = _with_source(_one_chunk(table, ("line",)), name)
+        _decoding_warning(decoding, name, warnings)
         return ParsedLogs(finish_table(table), LogFormat.TEXT, warnings)
     label, pattern = resolve_format(line_format, regex)
-    pattern, groups = _named_only(pattern)
+    pattern, groups = named_only(pattern)
     if not groups:
         raise IngestError("the line format has no named groups (use (?P<Content>...))", path=name)
     with BlockTimes(name=name, year=year) as times, LineMatcher(pattern, groups) as matcher:
@@ -221,7 +129,7 @@ def parse_text_logs(
             if label == "cri"
             else TextRecords(name=name, explicit=explicit, sink=times.add)
         )
-        for before, lines in line_blocks(data):
+        for before, lines in line_blocks(data, decoding=decoding):
             tokens, matched = matcher.match(lines)
             block = _extract(lines, tokens, matched, groups, before)
             del lines, tokens  # what the block keeps is in its table now
@@ -230,14 +138,19 @@ def parse_text_logs(
             release_unused()
         records.finish(warnings)
         table = times.finish(warnings)
+    _decoding_warning(decoding, name, warnings)
     table = _with_source(_one_chunk(table, ("line", "timestamp")), name)
     release_unused()
     table = apply_levels(table, [c for c in table.column_names if c.startswith("__level_")])
     if label == "cri":
         table = lift_json_messages(table, name=name, warnings=warnings, year=year)
-    return ParsedLogs(
-        finish_table(table), LogFormat.CRI if label == "cri" else LogFormat.TEXT, warnings
-    )
+    fmt = LogFormat.CRI if label == "cri" else LogFormat.TEXT
+    return ParsedLogs(finish_table(table), fmt, warnings, line_format=label)
+
+
+def _decoding_warning(decoding: Decoding, name: str, warnings: list[str]) -> None:
+    if (warning := decoding.warning(name)) is not None:
+        warnings.append(warning)
 
 
 def _one_chunk(table: pa.Table, names: tuple[str, ...]) -> pa.Table:
@@ -317,15 +230,8 @@ def _extract(
         cols["__level_0"] = tokens[level]
     elif "pri" in by_lower:  # syslog <PRI>: the severity is PRI mod 8
         pri = pc.cast(tokens[by_lower["pri"]], pa.int64())
-        cols["__level_0"] = pc.cast(pc.bit_wise_and(pri, 7), STR)
-        used.add(by_lower["pri"])
-    elif "status" in by_lower:  # access logs: 5xx is an error, 4xx a warning
-        status = tokens[by_lower["status"]]
-        cols["__level_0"] = pc.if_else(
-            pc.starts_with(status, "5"),
-            "ERROR",
-            pc.if_else(pc.starts_with(status, "4"), "WARNING", "INFO"),
-        )
+        cols["__level_0"] = pc.cast(pc.bit_wise_and(pri, 7), STR)  # Pri stays: the facility
+    # An access log's HTTP status is not a level: such records have none.
     used.update(g for g in (content, level) if g)
     cols["line"] = pa.array(np.arange(before + 1, before + n + 1))
     taken = {c.lower() for c in cols} | set(FRAME_COLUMNS)

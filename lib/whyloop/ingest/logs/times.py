@@ -25,6 +25,7 @@ __all__ = ["TIME_FORMATS", "BlockTimes", "apply_times", "parse_times", "time_sql
 #: strptime formats tried, in order, for text timestamps that are not ISO 8601.
 TIME_FORMATS: tuple[str, ...] = (
     "%y%m%d %H%M%S",  # HDFS 081109 203615
+    "%y%m%d %H:%M:%S",  # tornado.log.LogFormatter 261201 13:26:21
     "%y/%m/%d %H:%M:%S",  # Spark 17/06/09 20:10:40
     "%Y/%m/%d %H:%M:%S",  # nginx error log
     "%Y-%m-%d-%H.%M.%S.%f",  # BGL 2005-06-03-15.42.50.675872
