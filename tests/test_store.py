@@ -40,10 +40,70 @@ def test_adding_a_table_keeps_the_others_and_replacing_drops_old_file(tmp_path):
     store = Store(tmp_path)
     store.write("l", "1", tests=_tests_df(3))
     store.write("l", "1", logs=pd.DataFrame({"message": ["x"]}))
-    store.write("l", "1", tests=_tests_df(5))
+    store.write("l", "1", tests=_tests_df(5), replace=True)
     assert set(store.manifest("l", "1")["tables"]) == {"tests", "logs"}
     assert len(store.read("l", "1", "tests")) == 5
     assert len(list((tmp_path / "l" / "1").glob("tests-*.parquet"))) == 1
+
+
+def test_a_table_the_iteration_holds_is_refused_and_nothing_is_written(tmp_path):
+    store = Store(tmp_path)
+    store.write("l", "1", tests=_tests_df(3))
+    before = sorted((tmp_path / "l" / "1").iterdir())
+    with pytest.raises(StoreError) as refused:
+        store.write("l", "1", logs=pd.DataFrame({"message": ["x"]}), tests=_tests_df(5))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "iteration '1' of loop 'l' already has table 'tests'" in message
+    assert "replace=True (--replace)" in message
+    with pytest.raises(StoreError, match="already has table 'tests'"):
+        store.check_free("l", "1", "logs", "tests")
+    store.check_free("l", "1", "logs")  # free: no error
+    store.check_free("l", "9", "tests")  # no such iteration yet: free
+    assert sorted((tmp_path / "l" / "1").iterdir()) == before  # no logs, no stray file
+    assert len(store.read("l", "1", "tests")) == 3
+
+
+def test_bad_input_creates_no_iteration(tmp_path):
+    store = Store(tmp_path)
+    with pytest.raises(StoreError, match="not a pandas DataFrame"):
+        store.write("l", tests=_tests_df(), logs=[1, 2])
+    with pytest.raises(StoreError, match="invalid table name"):
+        store.write("l", **{"tests": _tests_df(), "../x": _tests_df()})
+    assert not (tmp_path / "l").exists()
+
+
+def test_a_write_failing_midway_leaves_no_file_and_no_iteration(tmp_path, monkeypatch):
+    store = Store(tmp_path)
+    store.write("l", tests=_tests_df())
+    real = Store._write_parquet
+
+    def second_table_fails(df, path):
+        if path.name.startswith("logs-"):
+            raise StoreError("disk full", path=path)
+        real(df, path)
+
+    monkeypatch.setattr(Store, "_write_parquet", staticmethod(second_table_fails))
+    with pytest.raises(StoreError, match="disk full"):
+        store.write("l", tests=_tests_df(), logs=pd.DataFrame({"message": ["x"]}))
+    with pytest.raises(StoreError, match="disk full"):
+        store.write("l", "1", replace=True, tests=_tests_df(9), logs=pd.DataFrame({"m": ["x"]}))
+    monkeypatch.undo()
+    assert [p.name for p in (tmp_path / "l").iterdir() if p.is_dir()] == ["1"]  # 2 undone
+    named = {t["file"] for t in store.manifest("l", "1")["tables"].values()}
+    assert {p.name for p in (tmp_path / "l" / "1").glob("*.parquet")} == named
+    assert len(store.read("l", "1")) == 3
+    assert store.write("l", tests=_tests_df()).name == "2"  # the number was given back
+
+
+def test_next_number_skips_a_folder_being_written(tmp_path):
+    store = Store(tmp_path)
+    store.write("l", tests=_tests_df())
+    (tmp_path / "l" / "2").mkdir()  # another writer took 2 and has no manifest yet
+    assert store.iterations("l") == ["1"]
+    assert store.next_iteration("l") == "3"
+    assert store.write("l", tests=_tests_df()).name == "3"
+    assert store.iterations("l") == ["1", "3"]
 
 
 def test_interrupted_write_never_reads_as_complete(tmp_path, monkeypatch):
@@ -55,7 +115,7 @@ def test_interrupted_write_never_reads_as_complete(tmp_path, monkeypatch):
 
     monkeypatch.setattr("whyloop.store._write_json_atomic", boom)
     with pytest.raises(KeyboardInterrupt):
-        store.write("l", "1", tests=_tests_df(7))
+        store.write("l", "1", tests=_tests_df(7), replace=True)
     with pytest.raises(KeyboardInterrupt):
         store.write("l", "2", tests=_tests_df(7))
     monkeypatch.undo()
@@ -63,6 +123,7 @@ def test_interrupted_write_never_reads_as_complete(tmp_path, monkeypatch):
     assert store.iterations("l") == ["1"]  # iteration 2 has no manifest: not there
     with pytest.raises(StoreError, match="no iteration '2'"):
         store.read("l", "2")
+    assert len(list((tmp_path / "l").rglob("*.parquet"))) == 1  # the interrupted files are gone
 
 
 def test_read_all_for_trends(tmp_path):

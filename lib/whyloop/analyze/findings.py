@@ -12,7 +12,7 @@ rule are merged, so a probe and the tests it explains make one finding::
     findings = derive_findings([result], logs=whyloop.read_logs("backend.log"), tests=tests)
     for f in findings:
         print(f.stage, f.confidence, f.likely_cause)
-    store.write("staging", 7, findings=findings_frame(findings))
+    store.write("staging", 7, findings=findings_frame(findings), replace=True)
 """
 
 from __future__ import annotations
@@ -277,8 +277,9 @@ def explain_iteration(
     """Derive the findings of a stored iteration (default: the latest) and save them in it.
 
     Reads the iteration's ``tests`` and, when present, ``logs`` and
-    ``rerun_verdicts``; writes the ``findings`` table. Returns the iteration's
-    name and the findings. StoreError when the loop, iteration or tests are missing.
+    ``rerun_verdicts``; writes the ``findings`` table, replacing any it had.
+    Returns the iteration's name and the findings. StoreError when the loop,
+    iteration or tests are missing.
     """
     iteration = store.resolve(loop, iteration)
     findings = derive_findings(
@@ -286,5 +287,6 @@ def explain_iteration(
         logs=_table(store, loop, iteration, "logs"),
         reruns=_table(store, loop, iteration, "rerun_verdicts"),
     )
-    store.write(loop, iteration, findings=findings_frame(findings))
+    # findings are derived from the tables beside them: deriving again replaces them
+    store.write(loop, iteration, replace=True, findings=findings_frame(findings))
     return iteration, findings

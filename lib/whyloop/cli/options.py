@@ -1,8 +1,9 @@
 """Options shared by several commands, and the few helpers that go with them.
 
-``--store``, ``--loop``, ``--iteration`` and ``--json`` are declared here once,
-so that every command spells, defaults and documents them alike. A command
-that saves what it returns into the store calls :func:`save`. A malformed
+``--store``, ``--loop``, ``--iteration``, ``--replace`` and ``--json`` are
+declared here once, so that every command spells, defaults and documents them
+alike. A command that saves what it returns into the store calls :func:`save`
+(and, when it works long first, :func:`check_save` before). A malformed
 argument the CLI finds itself is reported with :func:`bad_argument`, which the
 exit-code policy of :mod:`whyloop.cli` turns into exit status 2 naming the flag.
 """
@@ -21,9 +22,11 @@ __all__ = [
     "add_command",
     "add_json",
     "add_loop",
+    "add_replace",
     "add_save_options",
     "add_store",
     "bad_argument",
+    "check_save",
     "flag_message",
     "save",
 ]
@@ -71,25 +74,56 @@ def add_json(parser: argparse.ArgumentParser, what: str = "the result as one JSO
     parser.add_argument("--json", action="store_true", help=f"print {what}")
 
 
+def add_replace(parser: argparse.ArgumentParser) -> None:
+    """``--replace``: write over a table the iteration already holds, which is refused otherwise."""
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace a table the iteration already holds (default: refuse, exit 1)",
+    )
+
+
 def add_save_options(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--loop``, ``--iteration``, ``--store`` and ``--json``, for a command that may save."""
+    """``--loop``, ``--iteration``, ``--replace``, ``--store``, ``--json``: for saving commands."""
     add_loop(
         parser,
         loop_help="save into the iteration store under this loop name",
-        iteration_help="iteration name (default: the next number)",
+        iteration_help="add the tables to this iteration (default: a new one, the next number)",
     )
+    add_replace(parser)
     add_store(parser)
     add_json(parser, what)
+
+
+def check_save(args: argparse.Namespace, *tables: str) -> None:
+    """Refuse before a long run what :func:`save` would refuse after it.
+
+    Checks the names of ``--loop`` and ``--iteration`` and, without ``--replace``,
+    that the iteration does not hold ``tables`` yet (a new one holds nothing).
+    Nothing to check without a ``--loop``; nothing is written either way.
+    """
+    if not args.loop:
+        return
+    store = Store(args.store)
+    store.path(args.loop, "1" if args.iteration is None else args.iteration)  # the names
+    if args.iteration is not None and not args.replace:
+        store.check_free(args.loop, args.iteration, *tables)
 
 
 def save(args: argparse.Namespace, sources: Iterable[str], **tables: Any) -> str | None:
     """Write ``tables`` into ``--store`` under ``--loop``/``--iteration``; the folder, or None.
 
-    Nothing is written when the user gave no ``--loop``.
+    Nothing is written when the user gave no ``--loop``. Without ``--iteration``
+    the tables start a new iteration, never shared with another process saving
+    at the same time; with it they join that iteration, and a table it already
+    holds is refused (StoreError, exit 1) unless ``--replace``.
     """
     if not args.loop:
         return None
-    folder = Store(args.store).write(args.loop, args.iteration, sources=list(sources), **tables)
+    store = Store(args.store)
+    folder = store.write(
+        args.loop, args.iteration, sources=list(sources), replace=args.replace, **tables
+    )
     return str(folder)
 
 

@@ -16,7 +16,14 @@ import json
 import os
 from typing import Any
 
-from whyloop.cli.options import add_command, add_json, add_save_options, bad_argument, save
+from whyloop.cli.options import (
+    add_command,
+    add_json,
+    add_save_options,
+    bad_argument,
+    check_save,
+    save,
+)
 from whyloop.cli.probe_text import format_http, format_suite, format_ws, suite_json
 
 __all__ = ["EXAMPLES", "register"]
@@ -126,7 +133,13 @@ def _register_http(sub: Any) -> None:
     p.add_argument(
         "--allow-host", action="append", default=[], metavar="HOST", help="also allow this host"
     )
-    p.add_argument("--max-redirects", type=int, default=5, help="redirects followed (%(default)s)")
+    p.add_argument(
+        "--max-redirects",
+        type=int,
+        default=5,
+        help="redirects followed (%(default)s); a loop or a longer chain fails the probe; "
+        "0 reports the redirect itself",
+    )
     add_json(p)
     p.set_defaults(
         run=run_http, renamed={"url": "URL", "headers": "--header", "allow": "--allow-host"}
@@ -252,11 +265,8 @@ def _variables(args: argparse.Namespace) -> dict[str, str]:
 def run_suite(args: argparse.Namespace) -> int:
     """``whyloop probe suite``: run, print (checks, or ``--json``), save; 1 when a check failed."""
     from whyloop import probes, sandbox
-    from whyloop.store import Store
 
-    if args.loop:
-        iteration = "1" if args.iteration is None else args.iteration
-        Store(args.store).path(args.loop, iteration)  # bad names fail before any traffic
+    check_save(args, "probes")  # bad names and a table already there fail before any traffic
     variables = _variables(args)
     df = probes.run_suite(sandbox.SUITE if args.file == BUNDLED else args.file, variables=variables)
     stored = save(args, [df.attrs["source"]], probes=df)

@@ -6,7 +6,9 @@ It reads the run (:meth:`whyloop.store.Store.read_ref` for a
 :func:`~whyloop.analyze.flaky.classify_reruns`, then prints a table (or
 ``--json``) and, with a loop, writes the tables ``reruns`` (one row per test
 per attempt) and ``rerun_verdicts`` into the store beside the original run
-(:meth:`~whyloop.store.Store.target_iteration`).
+(:meth:`~whyloop.store.Store.target_iteration`). An iteration that already
+holds them (a second rerun of one run) is refused before pytest runs, unless
+``--replace``.
 
 The exit status is 0 whatever the verdicts (it is an analysis command: a
 consistent failure is a finding, not an error of whyloop); a
@@ -19,15 +21,20 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from whyloop.cli.options import add_command, add_json, add_loop, add_store
+from whyloop.cli.options import add_command, add_json, add_loop, add_replace, add_store
+
+if TYPE_CHECKING:
+    from whyloop.store import Store
 
 __all__ = ["EXAMPLE", "register", "run"]
 
 EXAMPLE = "whyloop rerun results/report-log.jsonl --times 3 -- -x"
+#: the tables a rerun writes beside the run
+TABLES = ("reruns", "rerun_verdicts")
 
 
 def register(commands: Any) -> argparse.ArgumentParser:
@@ -70,6 +77,7 @@ def register(commands: Any) -> argparse.ArgumentParser:
         loop_help="save into this loop (default: the loop of a store:LOOP/ITERATION input)",
         iteration_help="iteration to save beside (default: the input's, else the latest)",
     )
+    add_replace(parser)
     add_json(parser, "the verdicts as JSON")
     parser.set_defaults(pytest_args=[], run=run, renamed={"timeout_s": "--timeout"})
     plain = parser.parse_known_args
@@ -90,21 +98,23 @@ def register(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _save(
-    args: argparse.Namespace, loop: str | None, iteration: str | None, **tables: pd.DataFrame
-) -> str | None:
-    """Write ``tables`` beside the run: ``--loop`` (or the input's loop) and ``--iteration``.
+def _target(
+    args: argparse.Namespace, store: Store, loop: str | None, iteration: str | None
+) -> tuple[str, str] | None:
+    """Where the tables go, checked before the reruns: ``(loop, iteration)``, or None.
 
-    An explicit ``--loop`` means "the latest of that loop", not the input's iteration.
+    ``--loop`` (or the input's loop) and ``--iteration`` (or the input's, or the
+    latest): an explicit ``--loop`` means "the latest of that loop", not the
+    input's iteration. Without ``--replace``, an iteration that already holds
+    rerun tables is refused now, before pytest runs, not after.
     """
     loop = args.loop or loop
     if not loop:
         return None
-    from whyloop.store import Store
-
-    store = Store(args.store)
     target = store.target_iteration(loop, args.iteration or (None if args.loop else iteration))
-    return str(store.write(loop, target, sources=[args.results], **tables))
+    if not args.replace:
+        store.check_free(loop, target, *TABLES)
+    return loop, target
 
 
 def _print_table(verdicts: pd.DataFrame) -> None:
@@ -129,8 +139,10 @@ def run(args: argparse.Namespace) -> int:
     from whyloop.redact import redact_text
     from whyloop.store import Store
 
-    stored = Store(args.store).read_ref(args.results, "tests")
+    store = Store(args.store)
+    stored = store.read_ref(args.results, "tests")
     tests, loop, iteration = stored or (read_tests(args.results), None, None)
+    target = _target(args, store, loop, iteration)
     attempts = rerun_failures(
         tests,
         times=args.times,
@@ -140,7 +152,11 @@ def run(args: argparse.Namespace) -> int:
     )
     verdicts = classify_reruns(tests, attempts)
     warnings = list(attempts.attrs.get("warnings", []))
-    saved = _save(args, loop, iteration, reruns=attempts, rerun_verdicts=verdicts)
+    saved = None
+    if target is not None:
+        tables = {"reruns": attempts, "rerun_verdicts": verdicts}
+        folder = store.write(*target, sources=[args.results], replace=args.replace, **tables)
+        saved = str(folder)
     if args.json:
         records = json.loads(verdicts.to_json(orient="records"))
         print(json.dumps({"verdicts": records, "warnings": warnings, "saved_to": saved}))
