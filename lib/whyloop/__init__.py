@@ -27,7 +27,7 @@ from whyloop.errors import (
     WhysError,
 )
 from whyloop.ingest.logs import read_logs
-from whyloop.pull import read_tests
+from whyloop.pull import ReadResults, read_results, read_tests
 from whyloop.schema import Outcome, TestFormat
 from whyloop.store import Store
 
@@ -38,6 +38,7 @@ __all__ = [
     "IngestError",
     "Outcome",
     "ProbeError",
+    "ReadResults",
     "ReportError",
     "SandboxError",
     "Store",
@@ -52,6 +53,7 @@ __all__ = [
     "probe_http",
     "probe_ws",
     "read_logs",
+    "read_results",
     "read_tests",
     "rerun_failures",
     "run_suite",

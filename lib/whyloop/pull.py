@@ -16,10 +16,10 @@ import pandas as pd
 
 from whyloop.analyze.categories import CategoryRule, assign_categories, load_category_rules
 from whyloop.analyze.signatures import MaskRule, signatures
-from whyloop.ingest.tests.read import read_test_files
+from whyloop.ingest.tests.read import ReadResults, read_test_files
 from whyloop.schema import TEST_COLUMNS
 
-__all__ = ["label_tests", "read_tests"]
+__all__ = ["ReadResults", "label_tests", "read_results", "read_tests"]
 
 
 def _category_rules(
@@ -48,6 +48,27 @@ def label_tests(
     return df
 
 
+def read_results(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    categories: str | os.PathLike[str] | Sequence[CategoryRule | dict[str, Any]] | None = None,
+    fingerprint_rules: Sequence[MaskRule | dict[str, Any] | tuple[str, str]] | None = None,
+    errors: str = "raise",
+) -> ReadResults:
+    """Like :func:`read_tests`, with the files table and the warnings beside the tests.
+
+    ``results.files`` has a row per file (path, format, rows, tests, the
+    counts the file declares, its error, ``same_run_as`` for a run written
+    twice); keep it with the tests (``store.write(loop, tests=r.tests, files=r.files)``).
+    """
+    rules = _category_rules(categories)  # a bad mapping file fails before any file is read
+    results = read_test_files(paths, errors=errors)
+    results.tests = label_tests(
+        results.tests, categories=rules, fingerprint_rules=fingerprint_rules
+    )
+    return results
+
+
 def read_tests(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
@@ -63,10 +84,8 @@ def read_tests(
     ones. A file that cannot be read at all raises :class:`~whyloop.IngestError`,
     or, with ``errors="warn"``, is listed in ``df.attrs["warnings"]`` while the
     other files are kept. Problems with single records are always warnings.
-
-    ``df.attrs`` holds ``warnings`` (list of one-line strings) and ``files``
-    (path, format, rows, declared counts for each file read).
+    The per-file table (formats, declared counts) comes with :func:`read_results`.
     """
-    rules = _category_rules(categories)  # a bad mapping file fails before any file is read
-    df = read_test_files(paths, errors=errors)
-    return label_tests(df, categories=rules, fingerprint_rules=fingerprint_rules)
+    return read_results(
+        paths, categories=categories, fingerprint_rules=fingerprint_rules, errors=errors
+    ).tests

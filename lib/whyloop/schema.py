@@ -44,6 +44,18 @@ class TestFormat(StrEnum):
     TRX = "trx"
     PYTEST_REPORTLOG = "pytest-reportlog"
     PYTEST_JSON = "pytest-json-report"
+    GO_TEST_JSON = "go-test-json"
+    JEST_JSON = "jest-json"
+    PLAYWRIGHT_JSON = "playwright-json"
+    MOCHA_JSON = "mocha-json"
+    MOCHAWESOME = "mochawesome"
+    DART_JSON = "dart-json"
+    RSPEC_JSON = "rspec-json"
+    CTRF = "ctrf"
+    ALLURE = "allure"
+    BOOST_TEST = "boost-test"
+    CPPUNIT = "cppunit"
+    QTESTLIB = "qtestlib"
 
 
 class Stage(StrEnum):

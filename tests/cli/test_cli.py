@@ -169,7 +169,7 @@ def test_a_positional_parameter_is_named_as_in_the_usage(monkeypatch, capsys):
     def refuse(*args, **kwargs):
         raise IngestError("paths is empty", param="paths")
 
-    monkeypatch.setattr("whyloop.pull.read_tests", refuse)
+    monkeypatch.setattr("whyloop.pull.read_results", refuse)
     assert main(["ingest", "tests", "x.xml"]) == 2
     assert capsys.readouterr().err == "whyloop: PATH is empty\n"
 
@@ -186,9 +186,10 @@ def test_store_list_text_and_json(tmp_path, capsys):
     assert main(["ingest", "tests", str(REPORTLOG), "--loop", "ci", "--store", str(tmp_path)]) == 0
     capsys.readouterr()
     assert main(["store", "list", "--store", str(tmp_path)]) == 0
-    assert capsys.readouterr().out == "ci:\n  1: tests 9 rows\n"
+    # the files table (a row per result file) is kept beside the tests
+    assert capsys.readouterr().out == "ci:\n  1: files 1 rows, tests 9 rows\n"
     assert main(["store", "list", "--store", str(tmp_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"ci": {"1": {"tests": 9}}}
+    assert json.loads(capsys.readouterr().out) == {"ci": {"1": {"files": 1, "tests": 9}}}
 
 
 def test_store_default_is_the_library_default():
@@ -215,10 +216,10 @@ def test_interrupt_exits_130_and_a_closed_pipe_0(monkeypatch, capsys):
     def closed(*args, **kwargs):
         raise BrokenPipeError
 
-    monkeypatch.setattr("whyloop.pull.read_tests", interrupted)
+    monkeypatch.setattr("whyloop.pull.read_results", interrupted)
     assert main(["ingest", "tests", "x.xml"]) == 130
     assert capsys.readouterr().err == "whyloop: interrupted\n"
-    monkeypatch.setattr("whyloop.pull.read_tests", closed)
+    monkeypatch.setattr("whyloop.pull.read_results", closed)
     assert main(["ingest", "tests", "x.xml"]) == 0
 
 

@@ -199,13 +199,16 @@ def _from_file(file: str) -> tuple[str, str]:
 
 Decide = Callable[[str], "tuple[str, str] | None"]
 Keep = Callable[[pa.Array], pa.Array]
-#: the fallbacks in order: (column, which values can decide at all (cheap, in Arrow), decide)
-_FALLBACKS: tuple[tuple[str, Keep | None, Decide], ...] = (
-    ("properties", lambda a: pc.match_substring(a, '"category"'), _from_property),
-    ("markers", lambda a: pc.not_equal(a, ""), _from_markers),
-    ("classname", lambda a: pc.match_substring(a, "Test"), _from_class),
-    ("suite", lambda a: pc.not_equal(a, ""), _from_suite),
-    ("file", None, _from_file),
+#: the fallbacks in order: (column, which values can decide at all (cheap, in Arrow), decide,
+#: structural). A row's own signal (a category property, a marker) decides row by row; the
+#: structural levels (class, suite, file) decide only when one level can place every row
+#: left, so the categories of one frame are all classes, all suites or all files.
+_FALLBACKS: tuple[tuple[str, Keep | None, Decide, bool], ...] = (
+    ("properties", lambda a: pc.match_substring(a, '"category"'), _from_property, False),
+    ("markers", lambda a: pc.not_equal(a, ""), _from_markers, False),
+    ("classname", lambda a: pc.match_substring(a, "Test"), _from_class, True),
+    ("suite", lambda a: pc.not_equal(a, ""), _from_suite, True),
+    ("file", None, _from_file, True),
 )
 
 
@@ -216,7 +219,7 @@ def _fall_back(df: pd.DataFrame, todo: np.ndarray, category: np.ndarray, why: np
     100,000 rows from 2,000 classes cost 2,000 calls; rows sharing a value
     share its strings.
     """
-    for column, can_decide, decide in _FALLBACKS:
+    for column, can_decide, decide, structural in _FALLBACKS:
         rows = np.flatnonzero(todo)
         if not len(rows):
             return
@@ -225,7 +228,7 @@ def _fall_back(df: pd.DataFrame, todo: np.ndarray, category: np.ndarray, why: np
             values = pc.take(values, rows, memory_pool=POOL)
         if can_decide is not None:
             keep = can_decide(values).to_numpy(zero_copy_only=False)
-            if not keep.any():
+            if not keep.any() or (structural and not keep.all()):
                 continue
             if not keep.all():  # (filtering copies the column even when it keeps every row)
                 values, rows = pc.filter(values, keep, memory_pool=POOL), rows[keep]
@@ -238,6 +241,8 @@ def _fall_back(df: pd.DataFrame, todo: np.ndarray, category: np.ndarray, why: np
             if pair is not None:
                 names[i], reasons[i] = pair
                 decided[i] = True
+        if structural and not decided.all():
+            continue
         hit = decided[codes]
         codes, rows = codes[hit], rows[hit]
         category[rows] = names[codes]
@@ -248,8 +253,9 @@ def _fall_back(df: pd.DataFrame, todo: np.ndarray, category: np.ndarray, why: np
 def assign_categories(df: pd.DataFrame, rules: list[CategoryRule] | None = None) -> pd.DataFrame:
     """Fill ``category`` and ``category_rule`` for a tests frame and return it.
 
-    Rows no rule matches fall back to a recorded ``category`` property, a
-    non-builtin marker, the ``TestX`` class, then the suite or file.
+    Rows no rule matches fall back to a recorded ``category`` property or a
+    non-builtin marker, then to one structural level for all the rest: the
+    ``TestX`` class when every such row has one, else the suite, else the file.
     """
     category = np.full(len(df), "", dtype=object)
     why = np.full(len(df), "", dtype=object)

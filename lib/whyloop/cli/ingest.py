@@ -66,7 +66,10 @@ def register(commands: Any) -> None:
     logs.add_argument("--until", help="keep records before this time (ISO 8601)")
     logs.add_argument("--max-bytes", type=int, help="read at most this many bytes per source")
     logs.add_argument(
-        "--line-format", help="plain text format, e.g. '<Date> <Time> <Level> <Content>'"
+        "--line-format",
+        help="plain text format: a built-in name (python-logging, tornado, nginx-error, combined, "
+        "syslog, logfmt, klog, ...) or a template whose characters outside <Token> are literal, "
+        "e.g. '<Date> <Time> [<Level>] <Content>'; recognised per source when not given",
     )
     logs.add_argument("--regex", help="plain text regex with named groups")
     logs.add_argument("--service", help="service name for records that carry none")
@@ -85,13 +88,18 @@ def _print_warnings(warnings: list[str]) -> None:
 
 def _print_tests_summary(summary: dict[str, Any]) -> None:
     rate = summary["pass_rate"]
+    xpassed = f" (xpassed {summary['xpassed']})" if summary["xpassed"] else ""
     print(
-        f"tests: {summary['total']}  passed {summary['passed']}  failed {summary['failed']}  "
-        f"errors {summary['errors']}  skipped {summary['skipped']}  "
+        f"tests: {summary['total']}  passed {summary['passed']}{xpassed}  "
+        f"failed {summary['failed']}  errors {summary['errors']}  skipped {summary['skipped']}  "
+        f"xfailed {summary['xfailed']}  "
         f"pass rate {'n/a' if rate is None else f'{rate:.1%}'}  duration {summary['duration_s']:.1f} s"
     )
-    if summary.get("executions", 0) != summary["total"]:
-        print(f"executions: {summary['executions']} (reruns), flaky tests: {summary['flaky']}")
+    if summary["reruns"]:
+        print(
+            f"executions: {summary['executions']} ({summary['reruns']} reruns), "
+            f"flaky tests: {summary['flaky']}"
+        )
     formats = sorted({f["format"] for f in summary["files"] if f.get("format")})
     print(f"files: {len(summary['files'])} ({', '.join(formats) or 'none readable'})")
     if summary["by_category"]:
@@ -107,17 +115,18 @@ def run_tests(args: argparse.Namespace) -> int:
     """``whyloop ingest tests``: read, summarise, print, save; 1 when no file was readable."""
     from whyloop.analyze.signatures import load_fingerprint_rules
     from whyloop.analyze.summary import summarize_tests
-    from whyloop.pull import read_tests
+    from whyloop.pull import read_results
 
     rules = load_fingerprint_rules(args.fingerprint_rules) if args.fingerprint_rules else None
-    df = read_tests(
+    results = read_results(
         args.paths,
         categories=args.categories,
         fingerprint_rules=rules,
         errors="warn" if args.keep_going else "raise",
     )
-    summary = summarize_tests(df)
-    saved = save(args, [f["path"] for f in summary["files"]], tests=df)
+    summary = summarize_tests(results.tests, results.files)
+    sources = [f["path"] for f in summary["files"]]
+    saved = save(args, sources, tests=results.tests, files=results.files)
     if args.json:
         print(json.dumps({**summary, "saved_to": saved}, default=str))
     else:
@@ -153,14 +162,20 @@ def run_logs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**summary, "saved_to": saved}, default=str))
         return 0
+    line_format = f" ({summary['line_format']})" if summary.get("line_format") else ""
+    if summary["format"] == "text" and not line_format:
+        line_format = " (no line format recognised: a record per line)"
     print(
         f"log records: {summary['rows']}  from {summary['start']} to {summary['end']}  "
-        f"format {summary['format']}"
+        f"format {summary['format']}{line_format}"
     )
-    for key in ("by_level", "by_service"):
-        if summary[key]:
-            counts = ", ".join(f"{k} {v}" for k, v in summary[key].items())
-            print(f"{key.replace('_', ' ')}: {counts}")
+    levels = [f"{k} {v}" for k, v in summary["by_level"].items()]
+    if summary["no_level"]:
+        levels.append(f"no level {summary['no_level']}")
+    if levels:
+        print(f"by level: {', '.join(levels)}")
+    if summary["by_service"]:
+        print(f"by service: {', '.join(f'{k} {v}' for k, v in summary['by_service'].items())}")
     _print_warnings(summary["warnings"])
     if saved:
         print(f"saved: {saved}")

@@ -12,7 +12,6 @@ from whyloop.errors import IngestError, UnsupportedFormatError
 from whyloop.ingest.tests.junit import parse_junit
 from whyloop.ingest.tests.junit_cases import pytest_nodeid
 from whyloop.ingest.tests.values import parse_seconds, parse_timestamp, strip_ansi
-from whyloop.ingest.tests.xmlsafe import ENTITY_REFUSAL
 from whyloop.schema import Outcome, TestFormat
 
 TESTS = FIXTURES / "tests"
@@ -205,12 +204,36 @@ def test_file_broken_before_any_row_raises_with_file_and_line():
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["junit-xxe.xml", "junit-billion-laughs.xml"])
-def test_entity_declarations_are_refused_never_expanded(name):
-    with pytest.raises(IngestError) as info:
-        _parse(name)
-    assert str(info.value) == f"{TESTS / name}:3: {ENTITY_REFUSAL}"  # the first <!ENTITY
-    assert "root:" not in str(info.value)  # nothing from /etc/passwd
+@pytest.mark.parametrize(
+    ("name", "entities"),
+    [
+        ("junit-xxe.xml", "secret (external: file:///etc/passwd)"),
+        ("junit-billion-laughs.xml", "lol (internal), lol2 (internal), lol3 (internal)"),
+    ],
+)
+def test_entities_are_left_unexpanded_and_never_fetched(name, entities):
+    parsed = _parse(name)
+    [row] = parsed.rows
+    assert row["outcome"] == "failed"
+    assert row["message"] in ("&secret;", "&lol9;")  # the reference, as text
+    assert "root:" not in row["details"]  # nothing from /etc/passwd
+    [warning] = parsed.warnings
+    assert warning.startswith(f"{TESTS / name}: the DOCTYPE declares XML entities, left unexpanded")
+    assert entities in warning
+
+
+def test_a_doctype_keeps_line_numbers_and_references_across_chunks():
+    from whyloop.ingest.tests.xmlsafe import CHUNK
+
+    pad = "x" * (CHUNK - 30)
+    data = (
+        '<!DOCTYPE s [\n<!ENTITY e "boom">\n]>\n<testsuite name="s">'
+        f'<testcase name="t" classname="c"><failure message="{pad}&e;">&e;&amp;</failure>'
+        '</testcase>\n<testcase name="u" classname="c" time="-1"/></testsuite>'
+    ).encode()
+    parsed = _parse_bytes(data)
+    assert parsed.rows[0]["message"].endswith("&e;") and parsed.rows[0]["details"] == "&e;&"
+    assert any(":5: 1 testcase time(s) unreadable" in w for w in parsed.warnings)
 
 
 def test_external_dtd_is_not_fetched():

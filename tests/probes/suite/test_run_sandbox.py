@@ -167,7 +167,7 @@ def test_cli_json_shape_and_no_token_anywhere(
     ):
         assert token not in text and token[20:] not in text
         assert not JWT_RE.search(text)
-    assert token[:8] + "..." not in err
+    assert token[:4] + "..." not in err
 
 
 def test_human_output_and_exit_status(box: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,19 @@ analysis: :func:`whyloop.read_tests` does both.
 """
 
 from whyloop.ingest.tests.contract import ParsedTests
-from whyloop.ingest.tests.read import expand_paths, final_executions, read_test_files
+from whyloop.ingest.tests.read import (
+    FILE_COLUMNS,
+    ReadResults,
+    expand_paths,
+    final_executions,
+    read_test_files,
+)
 
-__all__ = ["ParsedTests", "expand_paths", "final_executions", "read_test_files"]
+__all__ = [
+    "FILE_COLUMNS",
+    "ParsedTests",
+    "ReadResults",
+    "expand_paths",
+    "final_executions",
+    "read_test_files",
+]

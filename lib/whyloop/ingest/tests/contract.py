@@ -46,12 +46,20 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass
 class Declared:
-    """Counts a file declares about itself (suite attributes), for cross-checking rows."""
+    """Counts a file declares about itself (suite attributes, a tool's summary), for cross-checking rows.
+
+    Each is what the tool wrote, in its own terms (each parser's docstring says
+    which of its fields go where); ``None`` where the file does not say.
+    ``passed`` and ``flaky`` are given by the formats whose tools count them
+    (Jest, Playwright, Mocha, CTRF, ...).
+    """
 
     tests: int | None = None
     failures: int | None = None
     errors: int | None = None
     skipped: int | None = None
+    passed: int | None = None
+    flaky: int | None = None
 
 
 class SparseText:

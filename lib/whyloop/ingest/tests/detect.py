@@ -10,6 +10,8 @@ have (``looks like Boost.Test log XML``), not just that it failed.
 from __future__ import annotations
 
 import gzip
+import importlib
+import io
 import json
 import os
 import re
@@ -18,7 +20,7 @@ from typing import BinaryIO
 
 from whyloop.errors import IngestError, UnsupportedFormatError
 from whyloop.ingest.tests.contract import ParsedTests
-from whyloop.ingest.tests.xmlsafe import ENTITY_REFUSAL
+from whyloop.ingest.tests.dtd import doctype_span
 from whyloop.schema import TestFormat
 
 __all__ = ["HEAD_BYTES", "read_test_file", "sniff"]
@@ -33,15 +35,16 @@ _XML_ROOTS = {
     "test-results": TestFormat.NUNIT2,
     "assemblies": TestFormat.XUNIT2,
     "assembly": TestFormat.XUNIT2,
+    "TestLog": TestFormat.BOOST_TEST,
+    "TestRun": TestFormat.CPPUNIT,  # without the TRX namespace (checked first)
+    "TestCase": TestFormat.QTESTLIB,
 }
 _TRX_NAMESPACE = "microsoft.com/schemas/VisualStudio/TeamTest/"
 #: roots of XML test formats whyloop does not read, and what they are
 _KNOWN_XML = {
-    "TestLog": "Boost.Test log XML",
-    "TestResult": "Boost.Test report XML",
+    "TestResult": "Boost.Test report XML (write the log with --log_format=XML for per-test rows)",
     "ResultsSession": "Parasoft C++test XML",
     "Site": "CTest dashboard XML (Testing/*/Test.xml; run ctest --output-junit for JUnit)",
-    "TestCase": "QTestLib XML (run the test with -junitxml for JUnit)",
     "CUNIT_TEST_RUN_REPORT": "CUnit XML",
     "valgrindoutput": "valgrind XML (a memory-check log, not test results)",
     "unittest-results": "UnitTest++ XML",
@@ -50,13 +53,12 @@ _KNOWN_XML = {
     "tusar": "TUSAR XML",
     "report-result": "MbUnit/Gallio XML",
     "result": "Jenkins junitResult.xml (the JUnit plugin's own store)",
-    "TestRun": "CppUnit or AUnit XML (root <TestRun> without the TRX namespace)",
     "checkstyle": "Checkstyle XML (lint findings, not test results)",
     "coverage": "Cobertura coverage XML (not test results)",
     "html": "HTML (a rendered report, not result data)",
     "testExecutions": "SonarQube generic test execution XML",
 }
-_PROLOG = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)", re.S)
+_PROLOG = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
 _ROOT = re.compile(r"<([A-Za-z_][\w:.-]*)([^>]*)>?")
 _XMLNS = re.compile(r"""\bxmlns(?::\w+)?\s*=\s*["']([^"']*)["']""")
 _KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
@@ -78,15 +80,33 @@ def _decode(head: bytes, path: str) -> str:
     return head.decode("utf-8", errors="replace")
 
 
-def _sniff_xml(text: str, path: str) -> TestFormat:
+def _skip_prolog(text: str, path: str) -> str:
+    """The text from the root element on: declaration, comments, PIs and the DOCTYPE skipped."""
     pos = 0
-    while match := _PROLOG.match(text, pos):
-        if "<!ENTITY" in match.group(0):
-            raise IngestError(ENTITY_REFUSAL, path=path)
-        pos = match.end()
-    rest = text[pos:].lstrip()
-    if rest.startswith("<!ENTITY"):
-        raise IngestError(ENTITY_REFUSAL, path=path)
+    while True:
+        while match := _PROLOG.match(text, pos):
+            pos = match.end()
+        rest = text[pos:].lstrip()
+        pos = len(text) - len(rest)
+        if not rest.startswith("<!DOCTYPE"):
+            break
+        end = doctype_span(text, pos)
+        if end is None:
+            raise UnsupportedFormatError(
+                f"unsupported format: XML whose DOCTYPE runs past the first {HEAD_BYTES} bytes",
+                path=path,
+            )
+        pos = end
+    if rest.startswith(("<!ENTITY", "<!ELEMENT", "<!ATTLIST")):
+        raise IngestError(
+            "not a result file: XML DTD declarations with no document (nothing read or fetched)",
+            path=path,
+        )
+    return rest
+
+
+def _sniff_xml(text: str, path: str) -> TestFormat:
+    rest = _skip_prolog(text, path)
     root = _ROOT.match(rest)
     if root is None:
         raise UnsupportedFormatError(
@@ -101,6 +121,13 @@ def _sniff_xml(text: str, path: str) -> TestFormat:
             "unsupported format: looks like Check (C unit test framework) XML, not JUnit",
             path=path,
         )
+    if name == "test-suite":  # a fragment: NUnit 3 suites carry runstate/testcasecount
+        attrs = root.group(2)
+        return (
+            TestFormat.NUNIT3
+            if re.search(r"\b(?:runstate|testcasecount)=", attrs)
+            else (TestFormat.NUNIT2)
+        )
     if name in _XML_ROOTS:
         return _XML_ROOTS[name]
     what = _KNOWN_XML.get(name)
@@ -113,7 +140,11 @@ def _sniff_xml(text: str, path: str) -> TestFormat:
     )
 
 
+_CTRF = re.compile(r'"reportFormat"\s*:\s*"CTRF"')
+
+
 def _sniff_json(text: str, path: str) -> TestFormat:
+    """Tell the JSON formats apart by their keys (the top level's when the head parses)."""
     first = text.split("\n", 1)[0]
     try:
         doc = json.loads(text)
@@ -121,34 +152,57 @@ def _sniff_json(text: str, path: str) -> TestFormat:
         doc = None
     keys = set(doc) if isinstance(doc, dict) else set(_KEY.findall(text))
     first_keys = set(_KEY.findall(first))
+    fmt = _json_lines_format(first_keys) or _json_document_format(doc, keys, text)
+    if fmt is not None:
+        return fmt
+    if "examples" in keys and "summary" in keys:
+        raise UnsupportedFormatError(
+            "unsupported format: looks like RSpec JSON without its summary_line/version",
+            path=path,
+        )
+    shown = ", ".join(sorted(keys)[:6]) or "no keys"
+    what = "a JSON array" if isinstance(doc, list) else "JSON"
+    raise UnsupportedFormatError(
+        f"unsupported format: {what} that is not a test report whyloop reads (keys: {shown})",
+        path=path,
+    )
 
-    def unsupported(what: str) -> UnsupportedFormatError:
-        return UnsupportedFormatError(f"unsupported format: looks like {what}", path=path)
 
+def _json_lines_format(first_keys: set[str]) -> TestFormat | None:
+    """The JSON-lines formats, from the keys of the first line."""
     if "$report_type" in first_keys:
         return TestFormat.PYTEST_REPORTLOG
+    if "Action" in first_keys and first_keys & {"Package", "ImportPath", "Time"}:
+        return TestFormat.GO_TEST_JSON
+    if "protocolVersion" in first_keys or {"type", "time"} <= first_keys:
+        return TestFormat.DART_JSON
+    return None
+
+
+def _json_document_format(doc: object, keys: set[str], text: str) -> TestFormat | None:
+    """The one-document formats, from their keys; order matters where key sets overlap."""
+    if _CTRF.search(text) or ({"results", "tool", "summary"} <= keys and "reportFormat" in keys):
+        return TestFormat.CTRF
     if {"tests", "summary"} <= keys and keys & {"created", "environment"}:
         return TestFormat.PYTEST_JSON
     if {"created", "exitcode", "root"} <= keys and doc is None:  # big json-report, cut off
         return TestFormat.PYTEST_JSON
-    if {"Action", "Package"} <= first_keys or {"Action", "Time"} <= first_keys:
-        raise unsupported("Go test2json output (go test -json); use go-junit-report or gotestsum")
-    if "protocolVersion" in first_keys or ("type" in first_keys and "time" in first_keys):
-        raise unsupported("Dart test JSON (dart test --reporter json)")
-    if keys & {"numTotalTests", "testResults"}:
-        raise unsupported("Jest JSON (jest --json); use jest-junit")
+    if "numTotalTests" in keys or {"testResults", "numFailedTests"} <= keys:
+        return TestFormat.JEST_JSON
     if {"config", "suites"} <= keys:
-        raise unsupported("Playwright JSON reporter output; use its junit reporter")
+        return TestFormat.PLAYWRIGHT_JSON
     if {"stats", "results"} <= keys:
-        raise unsupported("Mochawesome (Cypress) JSON; use a junit reporter")
+        return TestFormat.MOCHAWESOME
     if "stats" in keys and keys & {"passes", "failures", "pending", "tests"}:
-        raise unsupported("Mocha JSON reporter output (stats/tests/passes keys)")
+        return TestFormat.MOCHA_JSON
     if "examples" in keys and ("summary_line" in keys or "version" in keys):
-        raise unsupported("RSpec JSON (rspec --format json)")
-    shown = ", ".join(sorted(keys)[:6]) or "no keys"
-    raise UnsupportedFormatError(
-        f"unsupported format: JSON that is not a pytest report (keys: {shown})", path=path
-    )
+        return TestFormat.RSPEC_JSON
+    if "uuid" in keys and (
+        ("status" in keys and keys & {"historyId", "fullName", "testCaseId"})
+        or ("status" not in keys and keys & {"children", "befores", "afters"})
+    ):
+        return TestFormat.ALLURE
+    return None
 
 
 def sniff(head: bytes, path: str) -> TestFormat:
@@ -156,7 +210,9 @@ def sniff(head: bytes, path: str) -> TestFormat:
 
     Raises :class:`UnsupportedFormatError` naming what the content looks like
     when it is not a format whyloop reads, and :class:`IngestError` for an
-    empty file or XML that declares entities.
+    empty file or a bare DTD (declarations with no document). A DOCTYPE is
+    skipped, entities and all: the parsers read such a file with its entities
+    left unexpanded (see :mod:`whyloop.ingest.tests.dtd`).
     """
     if not head.strip():
         raise IngestError("empty file", path=path)
@@ -183,25 +239,34 @@ def sniff(head: bytes, path: str) -> TestFormat:
     )
 
 
+#: format -> (module, function) of its parser; modules are imported on first use
+_PARSERS: dict[TestFormat, tuple[str, str]] = {
+    TestFormat.JUNIT: ("junit", "parse_junit"),
+    TestFormat.PYTEST_REPORTLOG: ("pytest_json", "parse_reportlog"),
+    TestFormat.PYTEST_JSON: ("pytest_json", "parse_json_report"),
+    TestFormat.NUNIT3: ("nunit", "parse_nunit3"),
+    TestFormat.NUNIT2: ("nunit", "parse_nunit2"),
+    TestFormat.XUNIT2: ("xunit_trx", "parse_xunit2"),
+    TestFormat.TRX: ("xunit_trx", "parse_trx"),
+    TestFormat.GO_TEST_JSON: ("gotest", "parse_go_test_json"),
+    TestFormat.JEST_JSON: ("jest", "parse_jest_json"),
+    TestFormat.PLAYWRIGHT_JSON: ("playwright", "parse_playwright_json"),
+    TestFormat.MOCHA_JSON: ("mocha", "parse_mocha_json"),
+    TestFormat.MOCHAWESOME: ("mocha", "parse_mochawesome"),
+    TestFormat.DART_JSON: ("rspec_dart", "parse_dart_json"),
+    TestFormat.RSPEC_JSON: ("rspec_dart", "parse_rspec_json"),
+    TestFormat.CTRF: ("ctrf", "parse_ctrf"),
+    TestFormat.ALLURE: ("allure", "parse_allure"),
+    TestFormat.BOOST_TEST: ("cxx_xml", "parse_boost_test"),
+    TestFormat.CPPUNIT: ("cxx_xml", "parse_cppunit"),
+    TestFormat.QTESTLIB: ("cxx_xml", "parse_qtestlib"),
+}
+
+
 def _parser(fmt: TestFormat) -> Callable[[BinaryIO, str], ParsedTests]:
-    if fmt is TestFormat.JUNIT:
-        from whyloop.ingest.tests.junit import parse_junit
-
-        return parse_junit
-    if fmt in (TestFormat.PYTEST_REPORTLOG, TestFormat.PYTEST_JSON):
-        from whyloop.ingest.tests import pytest_json
-
-        if fmt is TestFormat.PYTEST_REPORTLOG:
-            return pytest_json.parse_reportlog
-        return pytest_json.parse_json_report
-    from whyloop.ingest.tests import nunit, xunit_trx
-
-    return {
-        TestFormat.NUNIT3: nunit.parse_nunit3,
-        TestFormat.NUNIT2: nunit.parse_nunit2,
-        TestFormat.XUNIT2: xunit_trx.parse_xunit2,
-        TestFormat.TRX: xunit_trx.parse_trx,
-    }[fmt]
+    module, function = _PARSERS[fmt]
+    loaded = importlib.import_module(f"whyloop.ingest.tests.{module}")
+    return getattr(loaded, function)  # type: ignore[no-any-return]
 
 
 def read_test_file(path: str | os.PathLike[str]) -> ParsedTests:
@@ -217,12 +282,19 @@ def read_test_file(path: str | os.PathLike[str]) -> ParsedTests:
         raise IngestError(f"cannot open: {exc.strerror or exc}", path=name) from None
     with raw:
         stream: BinaryIO = raw
-        if raw.read(2) == b"\x1f\x8b":
+        first = raw.read(HEAD_BYTES)
+        if first[:2] == b"\x1f\x8b":
+            raw.seek(0)
             stream = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
-        raw.seek(0)
+        elif len(first) < HEAD_BYTES:  # the whole file: parse it from memory
+            stream = io.BytesIO(first)
+        else:
+            raw.seek(0)
         try:
-            head = stream.read(HEAD_BYTES)
-            stream.seek(0)
+            head = first
+            if not isinstance(stream, io.BytesIO):
+                head = stream.read(HEAD_BYTES)
+                stream.seek(0)
             fmt = sniff(head, name)
             return _parser(fmt)(stream, name)
         except (OSError, EOFError) as exc:  # gzip: corrupt or cut short

@@ -30,7 +30,7 @@ from whyloop.ingest.tests.contract import MAX_MICROS, ParsedTests, ResultColumns
 from whyloop.ingest.tests.values import NO_TIME
 from whyloop.schema import TEST_COLUMNS, Outcome
 
-__all__ = ["OUTCOME_DTYPE", "empty_frame", "normalise", "to_frame"]
+__all__ = ["OUTCOME_DTYPE", "empty_frame", "frame_of_files", "normalise", "to_frame"]
 
 OUTCOME_DTYPE = pd.CategoricalDtype([o.value for o in Outcome])
 #: the columns a parser's results give, in frame order (category and signature come later)
@@ -53,12 +53,83 @@ def to_frame(parsed: ParsedTests, file: str) -> pd.DataFrame:
     (a parser bug, not bad input).
     """
     if parsed.columns is not None:
-        return _from_columns(parsed.columns, file, parsed.format.value)
+        return _from_columns(parsed.columns, [(file, parsed.format.value, parsed.n_rows)])
     columns = [c for c in PARSED_COLUMNS if c not in ("file", "format")]
     df = pd.DataFrame.from_records(parsed.rows, columns=columns)
     df["file"] = file
     df["format"] = parsed.format.value
     return normalise(df)
+
+
+def frame_of_files(parts: list[tuple[ParsedTests, str]]) -> pd.DataFrame:
+    """One frame of many files' results, built once rather than a frame per file.
+
+    A build with thousands of small result files (one per class) pays the
+    frame-building cost once: columnar results are joined column by column,
+    row dicts are gathered, and the two are put in file order. Each part's
+    columns are handed over, as with :func:`to_frame`.
+    """
+    frames: list[pd.DataFrame] = []
+    columns: list[tuple[ResultColumns, str, str]] = []
+    rows: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if columns:
+            merged, runs = _join(columns)
+            frames.append(_from_columns(merged, runs))
+            columns.clear()
+        if rows:
+            frames.append(normalise(pd.DataFrame.from_records(rows, columns=list(PARSED_COLUMNS))))
+            rows.clear()
+
+    for parsed, file in parts:
+        if parsed.columns is not None:
+            if rows:
+                flush()
+            columns.append((parsed.columns, file, parsed.format.value))
+        else:
+            if columns:
+                flush()
+            fmt = parsed.format.value
+            rows.extend({**row, "file": file, "format": fmt} for row in parsed.rows)
+    flush()
+    if not frames:
+        return empty_frame()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _join(
+    parts: list[tuple[ResultColumns, str, str]],
+) -> tuple[ResultColumns, list[tuple[str, str, int]]]:
+    """Join several files' columns into one (sparse rows shifted); the (file, format, rows) runs."""
+    if len(parts) == 1:
+        cols, file, fmt = parts[0]
+        return cols, [(file, fmt, len(cols))]
+    out = ResultColumns()
+    runs: list[tuple[str, str, int]] = []
+    offset = 0
+    for cols, file, fmt in parts:
+        n = len(cols)
+        out.suite += cols.suite
+        out.classname += cols.classname
+        out.name += cols.name
+        for name in ("outcome", "rerun", "duration_s", "start", "stop"):
+            getattr(out, name).extend(getattr(cols, name))
+        rows, ids = cols.test_id
+        out.test_id[0].extend(r + offset for r in rows)
+        out.test_id[1].extend(ids)
+        for column, text in cols.text.items():
+            if len(text):
+                joined, base = out.text[column], len(out.text[column].data)
+                joined.rows.extend(r + offset for r in text.rows)
+                joined.ends.extend(e + base for e in text.ends)
+                joined.data += text.data
+        for column, (rows, values) in cols.objects.items():
+            out.objects[column][0].extend(r + offset for r in rows)
+            out.objects[column][1].extend(values)
+        runs.append((file, fmt, n))
+        offset += n
+    return out, runs
 
 
 def empty_frame() -> pd.DataFrame:
@@ -116,7 +187,8 @@ def _json(props: dict[str, Any]) -> str:
 # freed: together about twice the final size in resident memory.
 
 
-def _from_columns(cols: ResultColumns, file: str, fmt: str) -> pd.DataFrame:
+def _from_columns(cols: ResultColumns, runs: list[tuple[str, str, int]]) -> pd.DataFrame:
+    """The frame of columnar results; ``runs`` says which file (and format) each run of rows is from."""
     n = len(cols)
     data: dict[str, Any] = {}
     classnames, names, suites = cols.pop("classname"), cols.pop("name"), cols.pop("suite")
@@ -138,8 +210,8 @@ def _from_columns(cols: ResultColumns, file: str, fmt: str) -> pd.DataFrame:
         data[column] = _scatter(n, text) if len(text) else empty
     for column, (rows, values) in cols.pop("objects").items():
         data[column] = _scatter(n, _encode(column, rows, values)) if rows else empty
-    data["file"] = _repeat(file, n)
-    data["format"] = _repeat(fmt, n)
+    data["file"] = _runs([(file, count) for file, _, count in runs], n)
+    data["format"] = _runs([(fmt, count) for _, fmt, count in runs], n)
     for column in TEXT_COLUMNS:
         data[column] = pd.array(data[column], dtype=STR)
     return pd.DataFrame({c: data[c] for c in PARSED_COLUMNS}, copy=False)
@@ -262,6 +334,18 @@ def _repeat(value: str, n: int) -> pa.ChunkedArray:
     if n % size:
         chunks.append(full.slice(0, n % size))
     return pa.chunked_array(chunks, type=pa.large_string())
+
+
+def _runs(runs: list[tuple[str, int]], n: int) -> pa.Array | pa.ChunkedArray:
+    """A column of ``n`` rows made of runs of one value each (the file of each row)."""
+    if len(runs) == 1:
+        return _repeat(runs[0][0], n)
+    values = [value for value, _ in runs]
+    counts = np.fromiter((count for _, count in runs), dtype=np.int64, count=len(runs))
+    pieces = np.repeat(np.arange(len(values)), counts)
+    unique, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+    dictionary = pa.array(list(unique), type=pa.large_string())
+    return pa.DictionaryArray.from_arrays(codes[pieces], dictionary).cast(pa.large_string())
 
 
 def _scatter(n: int, text: SparseText) -> pa.Array:

@@ -31,6 +31,9 @@ their differences:
 * **Declared counts** come from the ``<testsuites>`` root when it has a
   ``tests`` attribute, else from the outermost ``<testsuite>`` elements, so
   nested suites are not counted twice.
+* A testcase with ``disabled="true"`` and no other verdict is skipped. A
+  suite that declares ``tests`` but holds no ``<testcase>`` (a summary-only
+  report) gives a warning; its declared counts are kept.
 * Extra testcase attributes (``file``, ``line``, ``status``...) and
   ``<properties>`` go into ``properties``; ANSI colour codes are stripped from
   messages, details and output; suite-level output and properties are dropped.
@@ -68,6 +71,8 @@ __all__ = ["parse_junit"]
 
 _NAN = math.nan
 _FAILED, _ERROR = Outcome.FAILED.value, Outcome.ERROR.value
+_PASSED, _SKIPPED = Outcome.PASSED.value, Outcome.SKIPPED.value
+_TRUE = frozenset({"true", "1", "yes"})
 _PASSED_CODE = OUTCOMES.index(Outcome.PASSED.value)
 _CASE_ATTRS = frozenset({"name", "classname", "class", "time"})
 _BAD_TAGS = ("error", "failure")
@@ -98,6 +103,7 @@ class _Frame:
         t = a.get("time")
         self.time = parse_seconds(t) if t else None
         self.seen: dict[str, int] = {}
+        self.first_row = 0  # the number of rows when the suite opened
 
 
 def _int(value: str | None) -> int | None:
@@ -125,6 +131,11 @@ class _Reader:
         self.durations: dict[str, tuple[float, int]] = {}
         self.strings: dict[str, str] = {}
         self.declared_by_root = False
+        #: (name, declared tests) of suites that declare tests but hold no <testcase>
+        self.empty_suites: list[tuple[str, int]] = []
+        #: pytest: rows of childless testcases by id, and the rows found to be rerun attempts
+        self.plain: dict[str, list[int]] = {}
+        self.attempts: list[int] = []
 
     def _declare(self, a: dict[str, str], add: bool) -> None:
         skipped = _int(a.get("skipped", a.get("skips")))
@@ -229,6 +240,7 @@ class _Reader:
             if self.declared_by_root:
                 self._declare(el.attrib, add=False)
         frame = _Frame(el, parent, tag == "testsuite")
+        frame.first_row = len(self.cols.outcome)
         frame.name = self.strings.setdefault(frame.name, frame.name)
         if frame.is_suite:
             self.pytest = self.pytest or frame.name == "pytest"
@@ -240,6 +252,10 @@ class _Reader:
     def _close_suite(self) -> _Frame | None:
         """Pop the innermost suite, advance its parent's clock; return the new innermost."""
         frame = self.stack.pop()
+        if frame.is_suite and len(self.cols.outcome) == frame.first_row:
+            declared = _int(frame.el.get("tests"))
+            if declared:
+                self.empty_suites.append((frame.path, declared))
         frame.el.clear()
         if not self.stack:
             return None
@@ -298,7 +314,15 @@ class _Reader:
         if "/" in spath and spath != suite:
             props["suite_path"] = spath
         before, main, after = executions(el, a, props, name)
+        if main[0] == _PASSED and a.get("disabled", "").lower() in _TRUE:
+            main = (_SKIPPED, "disabled", *main[2:])  # a testcase marked disabled did not run
         runs = [*before, (*main, took[0] if took else _NAN), *after]
+        if self.pytest:
+            # pytest-rerunfailures writes each rerun attempt as a childless testcase
+            # before the final one: a repeat shows the earlier ones were reruns
+            self.attempts.extend(self.plain.pop(test_id, ()))
+            if len(el) == 0 and len(runs) == 1 and main[0] == Outcome.PASSED.value:
+                self.plain.setdefault(test_id, []).append(len(self.cols))
         base = 0
         if frame is not None:
             base = frame.seen.get(test_id, 0)
@@ -353,6 +377,14 @@ class _Reader:
     # -- warnings needing line numbers ---------------------------------------
     def locate_problems(self, stream: BinaryIO) -> None:
         """Turn the recorded problems into warnings, with line numbers where possible."""
+        for suite, count in self.empty_suites[:_MAX_LISTED]:
+            self.warnings.append(
+                f"{self.path}: suite {suite!r} declares tests={count} but holds no <testcase>: "
+                "its declared counts are kept, with no rows"
+            )
+        if len(self.empty_suites) > _MAX_LISTED:
+            more = len(self.empty_suites) - _MAX_LISTED
+            self.warnings.append(f"{self.path}: {more} more suites declare tests but hold none")
         if not self.no_name and not self.bad_time:
             return
         wanted = set(self.no_name[:_MAX_LISTED]) | {n for n, _ in self.bad_time[:1]}
@@ -373,6 +405,27 @@ class _Reader:
                 f"{where(n)}: {count} testcase time(s) unreadable or negative "
                 f"(first: {text!r}); duration_s set to NaN"
             )
+
+
+#: what a rerun attempt's row says, since pytest's JUnit XML keeps nothing of it
+ATTEMPT_MESSAGE = (
+    "failed, then rerun by pytest-rerunfailures (the JUnit XML does not record how this attempt "
+    "failed)"
+)
+
+
+def mark_attempts(cols: ResultColumns, rows: list[int]) -> None:
+    """Make ``rows`` failed attempts that were rerun, with :data:`ATTEMPT_MESSAGE` as message."""
+    failed = OUTCOMES.index(Outcome.FAILED.value)
+    for row in rows:
+        cols.outcome[row] = failed
+    text = cols.text["message"]
+    values = text.values()
+    values.update(dict.fromkeys(rows, ATTEMPT_MESSAGE))
+    joined = type(text)()
+    for row in sorted(values):
+        joined.add(row, values[row])
+    cols.text["message"] = joined
 
 
 def parse_junit(stream: BinaryIO, path: str, *, lenient: bool = False) -> ParsedTests:
@@ -403,6 +456,8 @@ def parse_junit(stream: BinaryIO, path: str, *, lenient: bool = False) -> Parsed
         open_tag = "testcase" if reader.in_case else (stack[-1].el.tag if stack else None)
         reader.warnings.append(truncation_warning(err, open_tag))
     reader.locate_problems(stream)
+    if reader.attempts:
+        mark_attempts(reader.cols, reader.attempts)
     return ParsedTests(
         TestFormat.JUNIT, warnings=reader.warnings, declared=reader.declared, columns=reader.cols
     )

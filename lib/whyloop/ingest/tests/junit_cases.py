@@ -65,6 +65,9 @@ def pytest_nodeid(classname: str, name: str, file: str | None) -> str:
         else:
             parts = parts[next((i for i, p in enumerate(parts) if p[:1].isupper()), len(parts)) :]
         return "::".join([module, *parts, name])
+    if not parts and name and "[" not in name:
+        # a module that failed or skipped at collection: junitxml names it by its path
+        return name.replace(".", "/") + ".py"
     i = len(parts)
     while i > 1 and parts[i - 1][:1].isupper():  # pytest classes are Test*: capitalised
         i -= 1

@@ -1,6 +1,22 @@
-"""NUnit result files: NUnit 3 ``<test-run>`` and NUnit 2 ``<test-results>``.
+"""NUnit result files: NUnit 3 ``<test-run>`` and NUnit 2 ``<test-results>``, and fragments.
 
 See :mod:`whyloop.ingest.tests.dotnet` for what the .NET parsers have in common.
+A file whose root is a ``<test-suite>`` (a fragment some tools write) is read
+as NUnit 3 when the suite carries NUnit 3's ``runstate``/``testcasecount``,
+else as NUnit 2; a fragment's declared counts are its own attributes, where
+it has them.
+
+Outcomes, as NUnit documents its results (the judgements are marked *):
+
+* NUnit 3 ``result``: Passed; Failed (label Error, Cancelled or Invalid: an
+  ``error``, since the test threw, was cancelled or could not run as
+  written); Skipped (labels Ignored, Explicit: skipped); Inconclusive
+  skipped*; Warning passed* (the test passed with ``Assert.Warn``).
+* NUnit 2 ``result``: Success; Failure; Error, NotRunnable* and Cancelled are
+  errors; Ignored, Skipped and Inconclusive* skipped.
+
+NUnit's own result (and label) is kept in ``properties["result"]`` whenever
+it is not a plain Passed/Failed (NUnit 3) or Success/Failure (NUnit 2).
 """
 
 from __future__ import annotations
@@ -41,16 +57,21 @@ def parse_nunit3(stream: BinaryIO, path: str) -> ParsedTests:
     Cancelled or Invalid is an ``error``; Inconclusive counts as skipped.
     """
     suites: list[tuple[str, str]] = []  # (type, name) of open test-suites
+    fragment: list[dict[str, str]] = []  # the root <test-suite>'s attributes, in a fragment
+    in_run: list[bool] = []  # set once a <test-run> root opened
 
     def handle(event: str, el: Element, parsed: ParsedTests) -> None:
         tag = el.tag
         if tag == "test-suite":
             if event == "start":
+                if not suites and not in_run:
+                    fragment[:] = [dict(el.attrib)]
                 suites.append((el.get("type", ""), el.get("name", "")))
             else:
                 suites.pop()
                 el.clear()
         elif tag == "test-run" and event == "start":
+            in_run.append(True)
             a = el.attrib
             counts = (
                 to_int(a.get("total")),
@@ -64,7 +85,12 @@ def parse_nunit3(stream: BinaryIO, path: str) -> ParsedTests:
             parsed.rows.append(_nunit3_case(el, fixture or (suites[-1][1] if suites else "")))
             el.clear()
 
-    return run_parser(stream, path, TestFormat.NUNIT3, ("test-run", "test-suite"), handle)
+    parsed = run_parser(stream, path, TestFormat.NUNIT3, ("test-run", "test-suite"), handle)
+    if fragment:
+        a = fragment[0]
+        counts = (to_int(a.get("total")), to_int(a.get("failed")), None, to_int(a.get("skipped")))
+        parsed.declared = Declared(*counts)
+    return parsed
 
 
 def _nunit3_case(el: Element, suite: str) -> dict[str, Any]:
@@ -76,7 +102,7 @@ def _nunit3_case(el: Element, suite: str) -> dict[str, Any]:
         outcome = _E
     pairs = [(p.get("name", ""), p.get("value", "")) for p in el.iterfind("properties/property")]
     text = categorised(pairs)
-    if label or result == "warning":
+    if label or result not in ("passed", "failed"):
         text["properties"]["result"] = "/".join(filter(None, (a.get("result"), a.get("label"))))
     duration = parse_seconds(a.get("duration") or "")
     start, stop = parse_timestamp(a.get("start-time")), parse_timestamp(a.get("end-time"))
@@ -142,7 +168,7 @@ def parse_nunit2(stream: BinaryIO, path: str) -> ParsedTests:
             parsed.rows.append(row)
             el.clear()
 
-    parsed = run_parser(stream, path, TestFormat.NUNIT2, ("test-results",), handle)
+    parsed = run_parser(stream, path, TestFormat.NUNIT2, ("test-results", "test-suite"), handle)
     total, not_run = to_int(counts.get("total")), to_int(counts.get("not-run"))
     if total is not None and not_run and re.match(r"[012]\.", version):
         total += not_run
@@ -163,6 +189,9 @@ def _nunit2_case(el: Element, suite: str, start: datetime | None) -> dict[str, A
         outcome = _P if a.get("success", "True").lower() == "true" else _F
     pairs = [(p.get("name", ""), p.get("value", "")) for p in el.iterfind("properties/property")]
     pairs += [("Category", c.get("name", "")) for c in el.iterfind("categories/category")]
+    text = categorised(pairs)
+    if result and result not in ("success", "failure"):
+        text["properties"]["result"] = a.get("result", "")
     return make_row(
         suite,
         classname or suite,
@@ -172,5 +201,5 @@ def _nunit2_case(el: Element, suite: str, start: datetime | None) -> dict[str, A
         start,
         message=text_of(el.find("failure/message")) or text_of(el.find("reason/message")),
         details=text_of(el.find("failure/stack-trace")),
-        **categorised(pairs),
+        **text,
     )

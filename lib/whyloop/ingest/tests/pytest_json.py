@@ -24,6 +24,9 @@ from whyloop.schema import Outcome, TestFormat
 __all__ = ["parse_json_report", "parse_reportlog"]
 
 _PHASES = ("setup", "call", "teardown")
+_NAN = float("nan")
+#: a gap between two timestamps of one run longer than this splits the run's own clock off
+_MAX_GAP_S = 6 * 3600.0
 # keywords pytest adds that are not markers
 _NOT_MARKERS = frozenset({"pytestmark", "", "parametrize", "usefixtures", "filterwarnings"})
 
@@ -64,12 +67,22 @@ def _node_names(all_keywords: list[list[str]]) -> set[str]:
 
 
 def _markers(keywords: Any, nodeid: str, node_names: set[str] = frozenset()) -> list[str]:
+    """The marks among a test's keywords.
+
+    pytest's keywords also hold node names, the parametrize id (``a`` in
+    ``test_x[a]``) and the test function's attributes (``__wrapped__``); none
+    of those is a mark, so none may become a category.
+    """
     names = [k for k in _keywords(keywords) if k not in node_names]
     own = set(nodeid.replace("/", "::").split("::"))
+    name = nodeid.rsplit("::", 1)[-1]
+    param_id = name[name.index("[") + 1 : -1] if "[" in name and name.endswith("]") else None
     out = []
     for kw in names:
         kw = str(kw)
         if kw in _NOT_MARKERS or kw in own or kw.endswith(".py") or kw.startswith("test"):
+            continue
+        if kw == param_id or kw.startswith("_"):
             continue
         if "[" in kw or not kw.isidentifier():
             continue
@@ -127,12 +140,69 @@ def _sections(sections: Any) -> tuple[str, str]:
     return "".join(dict.fromkeys(out)), "".join(dict.fromkeys(err))
 
 
-def _fold(nodeid: str, phases: dict[str, dict[str, Any]], markers: list[str]) -> dict[str, Any]:
-    """Fold one execution's setup/call/teardown reports into a row."""
+class _Clock:
+    """Which phase times are the run's own, when a test froze or moved the clock.
+
+    freezegun and time-machine patch ``time.time``, so pytest writes phase
+    start/stop times years away and durations of plus or minus decades. The
+    run's own times form the largest group of timestamps with no gap over
+    :data:`_MAX_GAP_S`; a time outside it is not used, nor is a negative
+    duration. A test's duration is the sum of its phases when all are
+    consistent, else the span between its consistent ends, else unknown.
+    """
+
+    def __init__(self, stamps: list[float]) -> None:
+        self.low = self.high = None
+        self.doubtful: list[str] = []
+        values = sorted(s for s in stamps if isinstance(s, (int, float)) and s == s)
+        if not values:
+            return
+        best, first = (0, 0), 0
+        for i in range(1, len(values) + 1):
+            if i == len(values) or values[i] - values[i - 1] > _MAX_GAP_S:
+                if i - first >= best[1] - best[0]:
+                    best = (first, i)
+                first = i
+        self.low, self.high = values[best[0]], values[best[1] - 1]
+
+    def own(self, stamp: Any) -> bool:
+        if not isinstance(stamp, (int, float)) or self.low is None:
+            return False
+        return self.low <= stamp <= self.high
+
+    def times(self, phases: list[dict[str, Any]]) -> tuple[float, float | None, float | None]:
+        """(duration in s, or NaN; first start and last stop that are the run's own, or None)."""
+        starts = [p.get("start") for p in phases if self.own(p.get("start"))]
+        stops = [p.get("stop") for p in phases if self.own(p.get("stop"))]
+        start, stop = min(starts, default=None), max(stops, default=None)
+        durations = [p.get("duration") for p in phases]
+        timed = any(p.get("start") is not None or p.get("stop") is not None for p in phases)
+        consistent = all(isinstance(d, (int, float)) and d >= 0 for d in durations) and (
+            not timed or (len(starts) == len(stops) == len(phases))
+        )
+        if consistent:
+            return float(sum(durations)), start, stop
+        if start is not None and stop is not None and stop >= start and len(starts) and len(stops):
+            return float(stop - start), start, stop
+        return _NAN, start, stop
+
+
+def _fold(
+    nodeid: str,
+    phases: dict[str, dict[str, Any]],
+    markers: list[str],
+    clock: _Clock | None = None,
+) -> dict[str, Any]:
+    """Fold one execution's setup/call/teardown reports into a row.
+
+    A setup or teardown that pytest-rerunfailures reran (outcome ``rerun``)
+    failed like any other: the attempt is an ``error``. ``clock`` says which
+    phase times are the run's own (see :class:`_Clock`).
+    """
     setup, call, teardown = (phases.get(p) for p in _PHASES)
     outcome = Outcome.PASSED
     failing: dict[str, Any] | None = None
-    if setup and setup.get("outcome") == "failed":
+    if setup and setup.get("outcome") in ("failed", "rerun"):
         outcome, failing = Outcome.ERROR, setup
     elif setup and setup.get("outcome") == "skipped":
         outcome, failing = Outcome.SKIPPED, setup
@@ -145,7 +215,7 @@ def _fold(nodeid: str, phases: dict[str, dict[str, Any]], markers: list[str]) ->
             outcome = Outcome.XFAILED if outcome is Outcome.SKIPPED else Outcome.XPASSED
             if outcome is Outcome.XPASSED:
                 failing = None
-    if teardown and teardown.get("outcome") == "failed" and outcome is not Outcome.ERROR:
+    if teardown and teardown.get("outcome") in ("failed", "rerun") and outcome is not Outcome.ERROR:
         outcome, failing = Outcome.ERROR, teardown
     if setup and "wasxfail" in setup and outcome is Outcome.SKIPPED:
         outcome = Outcome.XFAILED
@@ -154,9 +224,7 @@ def _fold(nodeid: str, phases: dict[str, dict[str, Any]], markers: list[str]) ->
     if outcome is Outcome.XFAILED and not message:
         message = str((call or setup or {}).get("wasxfail", ""))
     suite, classname, name = _split_nodeid(nodeid)
-    durations = [float(p.get("duration") or 0.0) for p in phases.values()]
-    starts = [_epoch(p.get("start")) for p in phases.values()]
-    stops = [_epoch(p.get("stop")) for p in phases.values()]
+    duration, start, stop = (clock or _Clock([])).times(list(phases.values()))
     stdout, stderr = _sections((teardown or call or setup or {}).get("sections"))
     props = {}
     for p in phases.values():
@@ -169,9 +237,9 @@ def _fold(nodeid: str, phases: dict[str, dict[str, Any]], markers: list[str]) ->
         "name": name,
         "test_id": nodeid,
         "outcome": outcome.value,
-        "duration_s": sum(durations),
-        "start": min((s for s in starts if s), default=None),
-        "stop": max((s for s in stops if s), default=None),
+        "duration_s": duration,
+        "start": _epoch(start),
+        "stop": _epoch(stop),
         "message": message,
         "failure_type": ftype,
         "details": details,
@@ -214,6 +282,24 @@ def parse_reportlog(stream: BinaryIO, path: str) -> ParsedTests:
     node_names = _node_names(
         [_keywords(r.get("keywords")) for _, r in records if r.get("$report_type") == "TestReport"]
     )
+    reports = [r for _, r in records if r.get("$report_type") == "TestReport"]
+    clock = _Clock([s for r in reports for s in (r.get("start"), r.get("stop"))])
+    strays = [
+        r
+        for r in reports
+        if any(r.get(k) is not None and not clock.own(r.get(k)) for k in ("start", "stop"))
+        or (isinstance(r.get("duration"), (int, float)) and r["duration"] < 0)
+    ]
+    if strays:
+        first = strays[0]
+        stamp = next((first.get(k) for k in ("start", "stop") if not clock.own(first.get(k))), None)
+        seen = f" ({_epoch(stamp):%Y-%m-%d} in {first.get('nodeid')})" if stamp else ""
+        warnings.append(
+            f"{path}: {len(strays)} phase report(s) of "
+            f"{len({r.get('nodeid') for r in strays})} test(s) carry times outside the run's own "
+            f"clock{seen}: a frozen or mocked clock; their start, stop and duration come from "
+            "the phases that agree with the run, or are unknown"
+        )
     after_rerun: set[str] = set()
     open_phases: dict[str, dict[str, dict[str, Any]]] = {}
     open_line: dict[str, int] = {}
@@ -224,7 +310,8 @@ def parse_reportlog(stream: BinaryIO, path: str) -> ParsedTests:
         phases = open_phases.pop(nodeid)
         open_line.pop(nodeid, None)
         any_phase = next(iter(phases.values()))
-        row = _fold(nodeid, phases, _markers(any_phase.get("keywords"), nodeid, node_names))
+        markers = _markers(any_phase.get("keywords"), nodeid, node_names)
+        row = _fold(nodeid, phases, markers, clock)
         row["rerun"] = reruns.get(nodeid, 0)
         rows.append(row)
 
@@ -250,21 +337,25 @@ def parse_reportlog(stream: BinaryIO, path: str) -> ParsedTests:
             elif when == "teardown":
                 close(nodeid)
                 reruns.pop(nodeid, None)
-        elif kind == "CollectReport" and rec.get("outcome") == "failed":
+        elif kind == "CollectReport" and rec.get("outcome") in ("failed", "skipped"):
+            # a module that fails to import is an error; one that skips itself
+            # (pytest.skip(allow_module_level=True), importorskip) is a skipped
+            # test, and pytest's closing line counts both
             nodeid = str(rec.get("nodeid", ""))
             message, ftype, details = _longrepr_text(rec.get("longrepr"))
             suite, classname, name = _split_nodeid(nodeid)
+            failed = rec.get("outcome") == "failed"
             rows.append(
                 {
                     "suite": suite,
                     "classname": classname,
                     "name": name,
                     "test_id": nodeid,
-                    "outcome": Outcome.ERROR.value,
+                    "outcome": (Outcome.ERROR if failed else Outcome.SKIPPED).value,
                     "rerun": 0,
-                    "duration_s": 0.0,
-                    "message": message or "collection error",
-                    "failure_type": ftype or "CollectionError",
+                    "duration_s": _NAN,
+                    "message": message or ("collection error" if failed else "skipped"),
+                    "failure_type": (ftype or "CollectionError") if failed else "",
                     "details": details,
                     "markers": [],
                     "properties": {"phase": "collect"},

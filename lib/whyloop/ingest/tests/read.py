@@ -1,10 +1,14 @@
 """Read test result files: each file's format detected from its content, rows in one frame.
 
 Formats: JUnit dialects, NUnit, xUnit.net, TRX, pytest report-log and
-json-report. Rows come out in the canonical columns of
-:data:`whyloop.schema.TEST_COLUMNS` minus the labels that analysis adds
-(``category``, ``category_rule``, ``signature``, ``signature_text``);
-:func:`whyloop.read_tests` reads and labels in one call.
+json-report (and the others :mod:`.detect` knows). Rows come out in the
+canonical columns of :data:`whyloop.schema.TEST_COLUMNS` minus the labels
+that analysis adds (``category``, ``category_rule``, ``signature``,
+``signature_text``); :func:`whyloop.read_tests` reads and labels in one call.
+
+What each file was (path, format, rows, the counts it declares, its error)
+is a table of its own, :data:`FILE_COLUMNS`, beside the tests: kept out of
+``df.attrs``, which pandas deep-copies on every operation.
 """
 
 from __future__ import annotations
@@ -12,20 +16,64 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from whyloop.errors import IngestError
-from whyloop.ingest.tests.frame import empty_frame, to_frame
+from whyloop.ingest.tests.contract import ParsedTests
+from whyloop.ingest.tests.frame import frame_of_files
+from whyloop.ingest.tests.xmlsafe import no_gc
 from whyloop.redact import redact_frame, redact_text
 
-__all__ = ["LABEL_COLUMNS", "expand_paths", "final_executions", "read_test_files"]
+__all__ = [
+    "FILE_COLUMNS",
+    "LABEL_COLUMNS",
+    "ReadResults",
+    "expand_paths",
+    "final_executions",
+    "read_test_files",
+]
 
 RESULT_SUFFIXES = (".xml", ".json", ".jsonl", ".trx", ".gz", ".log")
 #: columns of the tests frame that analysis fills, not the parsers
 LABEL_COLUMNS = ("category", "category_rule", "signature", "signature_text")
+#: columns of the files table: one row per file read (or refused)
+FILE_COLUMNS = (
+    "path",
+    "format",
+    "rows",
+    "tests",
+    "warnings",
+    "error",
+    "declared_tests",
+    "declared_failures",
+    "declared_errors",
+    "declared_skipped",
+    "same_run_as",
+)
+#: formats that carry pytest node ids, so one run written in two of them can be recognised
+_PYTEST_FORMATS = ("pytest-reportlog", "pytest-json-report", "junit")
+#: the copy kept when one run was written twice, best first
+_KEEP_ORDER = {"pytest-reportlog": 0, "pytest-json-report": 1, "junit": 2}
+
+
+@dataclass
+class ReadResults:
+    """What reading result files gave: the tests, a row per file, the warnings.
+
+    ``tests`` is one row per test case execution; ``files`` has the columns
+    of :data:`FILE_COLUMNS`; ``warnings`` are one-line problems (also in
+    ``tests.attrs["warnings"]``).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    tests: pd.DataFrame
+    files: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
 
 
 def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -43,12 +91,8 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
             if not found:
                 raise IngestError("glob matched no files", path=text)
             out.extend(found)
-        elif Path(text).is_dir():
-            found = sorted(
-                p
-                for p in Path(text).rglob("*")
-                if p.is_file() and p.suffix.lower() in RESULT_SUFFIXES
-            )
+        elif os.path.isdir(text):
+            found = [Path(p) for p in sorted(_result_files(text))]
             if not found:
                 raise IngestError("directory holds no result files", path=text)
             out.extend(found)
@@ -59,56 +103,141 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
     return list(dict.fromkeys(out))
 
 
+def _result_files(folder: str) -> Iterable[str]:
+    """Result files below ``folder``, by suffix (os.walk: a build may hold thousands)."""
+    for root, _dirs, names in os.walk(folder):
+        for name in names:
+            if (
+                os.path.splitext(name)[1].lower() in RESULT_SUFFIXES
+                and "-attachment." not in name  # Allure's attachments sit beside its results
+            ):
+                yield os.path.join(root, name)
+
+
 def read_test_files(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
     errors: str = "raise",
-) -> pd.DataFrame:
+) -> ReadResults:
     """Read test result files into one frame, one row per test case execution, secrets redacted.
 
     ``paths`` may mix files, directories and globs. A file that cannot be read
     at all raises :class:`IngestError`, or, with ``errors="warn"``, is listed
-    in ``df.attrs["warnings"]`` while the other files are kept. Problems with
-    single records are always warnings. ``df.attrs["files"]`` lists each file
-    read (path, format, rows, declared counts).
+    in the warnings and the files table while the other files are kept.
+    Problems with single records are always warnings. One run written twice
+    (JUnit XML and a report-log of the same pytest session) is counted once.
     """
     from whyloop.ingest.tests.detect import read_test_file
 
     if errors not in ("raise", "warn"):
         raise ValueError("errors must be 'raise' or 'warn'")
-    frames: list[pd.DataFrame] = []
+    parts: list[tuple[ParsedTests, str]] = []
     warnings: list[str] = []
     files: list[dict[str, Any]] = []
-    for path in expand_paths(paths):
-        try:
-            parsed = read_test_file(path)
-        except IngestError as exc:
-            exc.at(str(path))
-            if errors == "raise":
-                raise
-            warnings.append(str(exc))
-            files.append({"path": str(path), "format": None, "rows": 0, "error": str(exc)})
-            continue
-        frames.append(to_frame(parsed, str(path)))
-        warnings.extend(redact_text(w) for w in parsed.warnings)
-        files.append(
-            {
-                "path": str(path),
-                "format": parsed.format.value,
-                "rows": parsed.n_rows,
-                "declared": {k: v for k, v in vars(parsed.declared).items() if v is not None},
-                "warnings": len(parsed.warnings),
-            }
-        )
-    if frames:
-        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    else:
-        df = empty_frame()
+    with no_gc():  # one pause for all the files: paused per file it costs more than a parse
+        for path in expand_paths(paths):
+            try:
+                parsed = read_test_file(path)
+            except IngestError as exc:
+                exc.at(str(path))
+                if errors == "raise":
+                    raise
+                warnings.append(str(exc))
+                files.append({"path": str(path), "rows": 0, "error": redact_text(str(exc))})
+                continue
+            warnings.extend(redact_text(w) for w in parsed.warnings)
+            declared = parsed.declared
+            files.append(
+                {
+                    "path": str(path),
+                    "format": parsed.format.value,
+                    "rows": parsed.n_rows,
+                    "warnings": len(parsed.warnings),
+                    **{f"declared_{k}": v for k, v in vars(declared).items() if v is not None},
+                }
+            )
+            parts.append((parsed, str(path)))
+    df = frame_of_files(parts)
+    del parts
     # results carry what the tests printed: tokens and auth headers among it
     df = redact_frame(df, ["message", "details", "stdout", "stderr", "properties"])
+    table = pd.DataFrame(files, columns=list(FILE_COLUMNS))
+    for column in FILE_COLUMNS:
+        numeric = column in ("rows", "tests", "warnings") or column.startswith("declared_")
+        table[column] = table[column].astype("Int64" if numeric else object)
+    df = _count_each_run_once(df, table, warnings)
     df.attrs["warnings"] = warnings
-    df.attrs["files"] = files
-    return df
+    return ReadResults(df, table, warnings)
+
+
+def _count_each_run_once(
+    df: pd.DataFrame, files: pd.DataFrame, warnings: list[str]
+) -> pd.DataFrame:
+    """Drop the second copy of a run written twice; fill the files table's ``tests`` and ``same_run_as``.
+
+    Two files are one run when they hold the same pytest node ids and their
+    times overlap. With the same ids but no times to compare, both are kept
+    and a warning says they may be one run.
+    """
+    if df.empty:
+        return df
+    final = final_executions(df)
+    counts = final.groupby("file", sort=False, observed=True)["test_id"].nunique()
+    files["tests"] = files["path"].map(counts).fillna(0).astype("int64")
+    formats = dict(zip(files["path"], files["format"], strict=True))
+    # one run written twice is two files of different formats with as many tests each
+    candidates: dict[int, list[str]] = {}
+    for path, n in counts.items():
+        if n and formats.get(path) in _PYTEST_FORMATS:
+            candidates.setdefault(int(n), []).append(str(path))
+    candidates = {
+        n: paths for n, paths in candidates.items() if len({formats[p] for p in paths}) > 1
+    }
+    if not candidates:
+        return df
+    wanted = [p for paths in candidates.values() for p in paths]
+    subset = final[final["file"].isin(wanted)]
+    tests = subset.groupby("file", sort=False, observed=True)["test_id"].agg(frozenset)
+    spans = (
+        df[df["file"].isin(wanted)]
+        .groupby("file", sort=False, observed=True)
+        .agg(start=("start", "min"), stop=("stop", "max"))
+    )
+    by_ids: dict[frozenset[str], list[str]] = {}
+    for path, ids in tests.items():
+        if any("::" in i for i in ids):
+            by_ids.setdefault(ids, []).append(str(path))
+    dropped: set[str] = set()
+    for paths in by_ids.values():
+        if len(paths) < 2:
+            continue
+        paths.sort(key=lambda p: _KEEP_ORDER.get(formats[p], 9))
+        keep = paths[0]
+        for other in paths[1:]:
+            if _overlap(spans, keep, other):
+                dropped.add(other)
+                files.loc[files["path"] == other, "same_run_as"] = keep
+                warnings.append(
+                    f"{other}: the same run as {keep} ({len(tests[keep])} tests, times overlapping): "
+                    f"counted once, from {keep}"
+                )
+            else:
+                warnings.append(
+                    f"{other}: the same {len(tests[keep])} tests as {keep}, but their times do not "
+                    "show whether it is one run written twice or two runs: both counted"
+                )
+    if not dropped:
+        return df
+    return df[~df["file"].isin(dropped)].reset_index(drop=True)
+
+
+def _overlap(spans: pd.DataFrame, a: str, b: str) -> bool:
+    """True when both files' runs have times and the time ranges overlap (within a minute)."""
+    slack = pd.Timedelta(minutes=1)
+    (a0, a1), (b0, b1) = spans.loc[a, ["start", "stop"]], spans.loc[b, ["start", "stop"]]
+    if any(pd.isna(x) for x in (a0, a1, b0, b1)):
+        return False
+    return bool(a0 - slack <= b1 and b0 - slack <= a1)
 
 
 def final_executions(df: pd.DataFrame) -> pd.DataFrame:

@@ -7,11 +7,16 @@ files and URLs (XXE). whyloop never resolves an entity a file declares.
 :func:`iter_batches` (and :func:`iterparse` on top of it) works in two steps
 over the same bytes:
 
+0. **DOCTYPE.** A DOCTYPE that declares entities is blanked out before any
+   parser sees it, and references to named entities are read as literal
+   ``&name;`` text (see :mod:`whyloop.ingest.tests.dtd`): nothing is expanded
+   or fetched, and a warning names each entity.
 1. **Guard.** ``defusedxml``'s parser (``forbid_entities=True``,
    ``forbid_external=True``) reads the prolog up to the root element's start
    tag. Entities can only be declared there (in the DOCTYPE), so a file that
-   gets past this point declares none; one that declares any is refused with
-   an :class:`~whyloop.errors.IngestError`.
+   gets past this point declares none; one that still declares any (a DOCTYPE
+   step 0 could not take apart) is refused with an
+   :class:`~whyloop.errors.IngestError`.
 2. **Parse.** The C-accelerated ``xml.etree.ElementTree.XMLParser`` reads the
    document. It has nothing to expand (no entity was declared) and never
    fetches external resources (nor an external DTD), and it is about twice as
@@ -39,6 +44,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import chain
 from typing import BinaryIO
 from xml.parsers import expat
 
@@ -46,6 +52,15 @@ import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
 from whyloop.errors import IngestError
+from whyloop.ingest.tests.dtd import (
+    MAX_DOCTYPE,
+    Unexpanded,
+    blank,
+    declared_entities,
+    doctype_span,
+    doctype_start,
+    entity_warning,
+)
 
 __all__ = [
     "CHUNK",
@@ -138,13 +153,60 @@ def _syntax_error(exc: ET.ParseError, path: str, last: bytes) -> IngestError:
     return IngestError(f"not well-formed XML: {reason}{hint}", path=path, line=_error_line(exc))
 
 
-def _guard(stream: BinaryIO, path: str, lenient: bool) -> tuple[list[bytes], str]:
-    """Read the prolog with defusedxml; return the bytes read so far and the root tag."""
+class _Filter:
+    """The rewriting a parse needs, chunk by chunk: entity references, then forbidden characters."""
+
+    def __init__(self, unexpanded: bool, lenient: bool) -> None:
+        self.refs = Unexpanded() if unexpanded else None
+        self.lenient = _Lenient() if lenient else None
+
+    @property
+    def tail(self) -> bool:
+        return bool((self.refs and self.refs.tail) or (self.lenient and self.lenient.tail))
+
+    def __call__(self, chunk: bytes, final: bool = False) -> bytes:
+        if self.refs is not None:
+            chunk = self.refs(chunk, final)
+        if self.lenient is not None:
+            chunk = self.lenient(chunk, final)
+        return chunk
+
+
+def _prolog(stream: BinaryIO) -> tuple[list[bytes], list[str]]:
+    """The first bytes, with a DOCTYPE that declares entities blanked out, and those entities.
+
+    Returns ``([first chunk], [])`` for a file without such a DOCTYPE (the usual case).
+    """
+    data = stream.read(CHUNK)
+    if b"<!DOCTYPE" not in data:
+        return [data], []
+    start = doctype_start(data.decode("latin-1"))
+    if start < 0:
+        return [data], []
+    end = doctype_span(data.decode("latin-1"), start)
+    while end is None and len(data) < MAX_DOCTYPE and (more := stream.read(CHUNK)):
+        data += more
+        end = doctype_span(data.decode("latin-1"), start)
+    if end is None:
+        return [data], []  # the guard refuses it if it declares entities
+    entities = declared_entities(data[start:end].decode("latin-1"))
+    if not entities:
+        return [data], []
+    return [data[:start] + blank(data[start:end]) + data[end:]], entities
+
+
+def _guard(
+    stream: BinaryIO, path: str, head: list[bytes], filt: _Filter
+) -> tuple[list[bytes], str]:
+    """Read the prolog with defusedxml; return the bytes read so far and the root tag.
+
+    ``head`` holds the bytes already read (by :func:`_prolog`); they are fed first.
+    """
     parser = DET.XMLParser(target=_StopAtRoot(), forbid_dtd=False)
-    clean = _Lenient() if lenient else None
-    head: list[bytes] = []
+    pending = list(head)
+    head = []
     while True:
-        chunk = stream.read(CHUNK)
+        chunk = pending.pop(0) if pending else stream.read(CHUNK)
         if not chunk:
             if not head or not b"".join(head).strip():
                 raise IngestError("empty file", path=path)
@@ -157,7 +219,7 @@ def _guard(stream: BinaryIO, path: str, lenient: bool) -> tuple[list[bytes], str
             raise IngestError("no root element", path=path)
         head.append(chunk)
         try:
-            parser.feed(clean(chunk) if clean else chunk)
+            parser.feed(filt(chunk))
         except _RootReached as root:
             return head, str(root)
         except DefusedXmlException:
@@ -193,16 +255,49 @@ def iter_batches(
     them. ``lenient`` reads forbidden characters as ``#xNN`` text and appends
     a warning saying how many to ``warnings``.
     """
-    head, root = _guard(stream, path, lenient)
-    clean = _Lenient() if lenient else None
+    first, entities = _prolog(stream)
+    if not entities and not lenient and _plain_and_whole(first[0]):
+        return _small(stream, path, first, events)
+    head, root = _guard(stream, path, first, _Filter(bool(entities), lenient))
+    if entities and warnings is not None:
+        warnings.append(entity_warning(path, entities))
+    clean = _Filter(bool(entities), lenient)
     batches = _batches(stream, path, head, events, clean)
-    if clean is not None and warnings is not None:
-        batches = _count_replaced(batches, clean, path, warnings)
+    if clean.lenient is not None and warnings is not None:
+        batches = _count_replaced(batches, clean.lenient, path, warnings)
     if root[:1] == "{":
         if "start" not in events:
             raise ValueError("namespaced XML needs 'start' events to drop namespaces")
         return _local_names(batches)
     return batches
+
+
+def _plain_and_whole(data: bytes) -> bool:
+    """A whole file (shorter than a chunk) in an ASCII-compatible encoding and without a DOCTYPE.
+
+    Without a DTD no entity can be declared, and expat then refuses any entity
+    reference but the five predefined ones: such a file needs no defusedxml
+    pass. A build with thousands of small result files saves that pass per file.
+    """
+    if len(data) >= CHUNK or b"<!DOCTYPE" in data or b"<!doctype" in data:
+        return False
+    return not data.startswith((b"\xff\xfe", b"\xfe\xff")) and b"\x00" not in data[:4]
+
+
+def _small(
+    stream: BinaryIO, path: str, head: list[bytes], events: tuple[str, ...]
+) -> Iterator[list[Event]]:
+    """The batches of a file :func:`_plain_and_whole` passed: one parse, no guard pass."""
+    if not head[0].strip():
+        raise IngestError("empty file", path=path)
+    batches = _batches(stream, path, head, events, _Filter(False, False))
+    first = next(batches)
+    root = next((el.tag for event, el in first if event == "start"), "")
+    if root[:1] == "{":
+        if "start" not in events:
+            raise ValueError("namespaced XML needs 'start' events to drop namespaces")
+        return _local_names(chain([first], batches))
+    return chain([first], batches)
 
 
 def iterparse(
@@ -244,7 +339,7 @@ def _batches(
     path: str,
     head: list[bytes],
     events: tuple[str, ...],
-    clean: _Lenient | None,
+    clean: _Filter,
 ) -> Iterator[list[Event]]:
     # XMLPullParser.read_events() is a Python generator step per event; the C
     # parser's _setevents() (what XMLPullParser itself uses) appends straight
@@ -254,15 +349,16 @@ def _batches(
     parser._setevents(queue, events)
     chunk = b""
     try:
+        direct = clean.refs is None and clean.lenient is None  # the usual case: no rewriting
         for chunk in head:
-            parser.feed(clean(chunk) if clean else chunk)
+            parser.feed(chunk if direct else clean(chunk))
             yield queue
             queue.clear()
         while chunk := stream.read(CHUNK):
-            parser.feed(clean(chunk) if clean else chunk)
+            parser.feed(chunk if direct else clean(chunk))
             yield queue
             queue.clear()
-        if clean and clean.tail:
+        if clean.tail:
             parser.feed(clean(b"", final=True))
         parser.close()
         yield queue
@@ -316,7 +412,8 @@ def element_lines(stream: BinaryIO, tag: str, ordinals: set[int]) -> dict[int, i
     found: dict[int, int] = {}
     count = 0
     parser = expat.ParserCreate()
-    clean = _Lenient()
+    head, entities = _prolog(stream)  # the same DOCTYPE blanking as the parse, lines kept
+    clean = _Filter(bool(entities), lenient=True)
 
     def start(name: str, attrs: object) -> None:
         nonlocal count
@@ -334,6 +431,8 @@ def element_lines(stream: BinaryIO, tag: str, ordinals: set[int]) -> dict[int, i
     parser.EntityDeclHandler = refuse
     parser.ExternalEntityRefHandler = refuse
     try:
+        for chunk in head:
+            parser.Parse(clean(chunk), False)
         while chunk := stream.read(CHUNK):
             parser.Parse(clean(chunk), False)
     except (_RootReached, expat.ExpatError):

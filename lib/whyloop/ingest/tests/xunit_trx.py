@@ -26,8 +26,15 @@ __all__ = ["parse_trx", "parse_xunit2"]
 
 _P, _F, _E, _S = Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED
 _XUNIT = {"pass": _P, "fail": _F, "skip": _S}
+# TRX outcomes (Microsoft.VisualStudio.TestTools.Common.TestOutcome). Judgements: Warning
+# and PassedButRunAborted passed (the test itself passed); Timeout, Aborted, Disconnected,
+# InProgress (no verdict: the run ended while it ran) and NotRunnable (the test could not be
+# run as written) errors, as VSTest counts them apart from failures; NotExecuted, Inconclusive
+# and Pending (never run, or no verdict given) skipped.
 _TRX = {"passed": _P, "passedbutrunaborted": _P, "completed": _P, "warning": _P, "failed": _F}
-_TRX |= {"error": _E, "timeout": _E, "aborted": _E}  # anything else did not run: skipped
+_TRX |= {"error": _E, "timeout": _E, "aborted": _E, "disconnected": _E, "inprogress": _E}
+_TRX |= {"notrunnable": _E, "notexecuted": _S, "inconclusive": _S, "pending": _S}
+_TRX_PLAIN = frozenset({"passed", "failed", "error"})
 
 
 # -- xUnit.net ---------------------------------------------------------------------
@@ -120,7 +127,9 @@ def parse_trx(stream: BinaryIO, path: str) -> ParsedTests:
     Results come before their test definitions in the file, so ``classname``
     (from ``<TestMethod className>``) is joined on ``testId`` at the end.
     Data-driven results with ``<InnerResults>`` give one row per inner result.
-    Run-level errors (``<RunInfo outcome="Error">``) become warnings.
+    Run-level errors (``<RunInfo outcome="Error">``) become warnings. The
+    outcomes map as the comment at ``_TRX`` says; TRX's own outcome is kept in
+    ``properties["trx_outcome"]`` whenever it is not Passed, Failed or Error.
     """
     results: list[tuple[str, dict[str, Any]]] = []  # (testId, row)
     classes: dict[str, tuple[str, tuple[str, ...]]] = {}  # testId -> (className, categories)
@@ -159,9 +168,9 @@ def parse_trx(stream: BinaryIO, path: str) -> ParsedTests:
 
 def _trx_result(el: Element) -> dict[str, Any]:
     a = el.attrib
-    outcome = _TRX.get((a.get("outcome") or "").lower(), _S)
+    outcome = _TRX.get((a.get("outcome") or "").lower(), _S)  # unknown ones did not run
     props = {"computerName": a["computerName"]} if "computerName" in a else {}
-    if outcome is _S:
+    if (a.get("outcome") or "").lower() not in _TRX_PLAIN:
         props["trx_outcome"] = a.get("outcome", "")
     return make_row(
         "",
