@@ -214,3 +214,28 @@ def test_a_json_report_with_the_wrong_shape_is_one_clear_error(tmp_path, data, r
         read_test_file(path)
     assert str(info.value).startswith(f"{path}") and reason in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_an_allure_results_folder_is_one_run_with_its_retries_numbered():
+    import whyloop
+    from whyloop.analyze.summary import summarize_tests
+
+    df = whyloop.read_tests(TESTS / "allure-results")
+    assert set(df["file"]) == {str(TESTS / "allure-results")}
+    welcome = df[df["name"] == "test_welcome_arrives"].sort_values("rerun")
+    assert list(welcome["outcome"].astype(str)) == ["failed", "passed"]
+    assert list(welcome["rerun"]) == [0, 1]
+    summary = summarize_tests(df)
+    # pytest said: 1 failed, 4 passed, 1 skipped, 1 xfailed, 1 error, 1 rerun
+    assert (summary["total"], summary["passed"], summary["failed"], summary["errors"]) == (
+        8,
+        4,
+        1,
+        1,
+    )
+    assert (summary["skipped"], summary["xfailed"], summary["reruns"], summary["flaky"]) == (
+        1,
+        1,
+        1,
+        1,
+    )

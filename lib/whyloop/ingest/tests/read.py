@@ -157,7 +157,7 @@ def read_test_files(
                 }
             )
             parts.append((parsed, str(path)))
-    df = frame_of_files(parts)
+    df = _allure_runs(frame_of_files(parts))
     del parts
     # results carry what the tests printed: tokens and auth headers among it
     df = redact_frame(df, ["message", "details", "stdout", "stderr", "properties"])
@@ -168,6 +168,27 @@ def read_test_files(
     df = _count_each_run_once(df, table, warnings)
     df.attrs["warnings"] = warnings
     return ReadResults(df, table, warnings)
+
+
+def _allure_runs(df: pd.DataFrame) -> pd.DataFrame:
+    """An ``allure-results`` folder is one run: ``file`` is the folder, retries are numbered.
+
+    Allure adapters write one ``*-result.json`` per execution; the executions
+    of one test share its ``historyId``, numbered here by start time.
+    """
+    mask = (df["format"] == "allure").to_numpy()
+    if not mask.any():
+        return df
+    rows = df.loc[mask]
+    folder = rows["file"].map(lambda f: os.path.dirname(str(f)) or ".")
+    history = rows["properties"].str.extract(r'"historyId": "([^"]+)"')[0]
+    key = history.fillna(rows["test_id"].astype(object))
+    order = pd.DataFrame({"folder": folder, "key": key, "start": rows["start"]}).sort_values(
+        ["folder", "key", "start"], kind="stable"
+    )
+    df.loc[order.index, "rerun"] = order.groupby(["folder", "key"]).cumcount().to_numpy()
+    df.loc[mask, "file"] = folder.to_numpy()
+    return df
 
 
 def _count_each_run_once(
