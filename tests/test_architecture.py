@@ -57,7 +57,7 @@ PURE: list[str] = [
     "errors.py",
     "schema.py",
     "results.py",
-    "redact.py",
+    *(f"redact/{m}.py" for m in ("__init__", "names", "text", "tables")),
     "store.py",
     "store_locks.py",
     "pull.py",

@@ -78,4 +78,4 @@ def test_probe_notebook_finds_the_missing_welcome(tmp_path, monkeypatch):
     text = out.read_text()
     assert "no first message arrived within 2 s" in text
     assert "welcome" in text and "header" in text
-    assert token not in text  # the notebook shows the token cut to 8 characters, never whole
+    assert token not in text  # the notebook shows the token cut to 4 characters, never whole

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from whyloop.redact import redact_text
+from whyloop.redact import redact_json, redact_text
 from whyloop.schema import Stage
 
 __all__ = ["AuthAttempt", "ProbeResult", "Stage", "StageResult"]
@@ -84,20 +84,5 @@ class ProbeResult:
 
 
 def _redact(value: Any) -> Any:
-    """Redact secrets in every string inside a JSON-able structure (header names included)."""
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        from whyloop.redact import SECRET_HEADERS, redact_value
-
-        return {
-            k: (
-                redact_value(str(v))
-                if str(k).lower() in SECRET_HEADERS and isinstance(v, str)
-                else _redact(v)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_redact(v) for v in value]
-    return value
+    """Redact a JSON-able structure: secret-named keys (headers among them) masked, text scanned."""
+    return redact_json(value)

@@ -69,7 +69,7 @@ def test_human_output_is_a_table_and_redacted(box, token, capsys):
     out = capsys.readouterr().out
     assert token not in out and token[:20] not in out
     assert "✓ upgrade" in out and "✓ close" in out and "ok: The WebSocket works" in out
-    assert f"jwt.{token[:8]}..." in out
+    assert f"jwt.{token[:4]}..." in out
     assert "answered with an error" in out  # the unknown message type got an error reply
 
 

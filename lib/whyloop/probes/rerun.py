@@ -41,6 +41,7 @@ from whyloop.analyze.signatures import signatures
 from whyloop.errors import ConfigError, IngestError
 from whyloop.ingest.tests.frame import to_frame
 from whyloop.ingest.tests.pytest_json import parse_reportlog
+from whyloop.redact import redact_frame, redact_text
 
 __all__ = [
     "RERUN_TIMEOUT_S",
@@ -235,7 +236,8 @@ def _read_attempt(path: Path) -> tuple[pd.DataFrame, list[str]]:
         return pd.DataFrame(columns=["test_id", "outcome"]), []
     with path.open("rb") as stream:
         parsed = parse_reportlog(stream, str(path))
-    df = to_frame(parsed, str(path))
+    # what the tests printed may hold secrets, as in every other ingest path
+    df = redact_frame(to_frame(parsed, str(path)), ["message", "details", "stdout", "stderr"])
     df["signature"], _texts = signatures(df)
     # a test cut off mid-run (no teardown) only counts if it had already failed:
     # its setup alone would read as a pass
@@ -247,7 +249,9 @@ def _read_attempt(path: Path) -> tuple[pd.DataFrame, list[str]]:
     if cut:
         df = df[~(df["test_id"].isin(cut) & ~df["outcome"].astype(str).isin(["failed", "error"]))]
     return df, [
-        w for w in parsed.warnings if "SessionFinish" not in w and " has no teardown" not in w
+        redact_text(w)
+        for w in parsed.warnings
+        if "SessionFinish" not in w and " has no teardown" not in w
     ]
 
 
@@ -354,7 +358,7 @@ def rerun_failures(
                 warnings.append(f"attempt {attempt}: killed after {timeout_s:g} s")
             if executions.empty and status not in (0, 1, -1):
                 raise ConfigError(
-                    f"pytest exited with status {status} and ran nothing: {_tail(output)}"
+                    f"pytest exited with status {status} and ran nothing: {redact_text(_tail(output))}"
                 )
             found = _match(targets, executions)
             for target in targets:

@@ -8,8 +8,9 @@ Each sandbox service appends to its own file (``<state_dir>/logs/<service>.log``
      "labels": {"service_name": "backend", "revision_name": "sandbox-backend-00035-abc"}},
      "httpRequest": {...}, "request_id": "...", "user": "alice", "event": "http_request"}
 
-Every string passes through :func:`whyloop.redact.redact_text` before it is
-written, so no token reaches the file whole.
+Every record passes through :func:`whyloop.redact.redact_json` before it is
+written (secret-named fields masked, every string scanned), so no token
+reaches the file whole.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from whyloop.redact import redact_text
+from whyloop.redact import redact_json
 
 __all__ = [
     "AccessLogMiddleware",
@@ -65,13 +66,7 @@ def trace_id_from(headers: Headers) -> str:
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return redact_text(value)
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
+    return redact_json(value)  # secret-named fields masked whole, every string scanned
 
 
 class JsonLog:

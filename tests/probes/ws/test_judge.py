@@ -22,7 +22,7 @@ from whyloop.probes.ws.observations import (
 from whyloop.results import Stage
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
-SHOWN = TOKEN[:8] + "..."
+SHOWN = TOKEN[:4] + "..."
 
 
 def msg(kind: str, ms: float = 1.0) -> WsEvent:

@@ -56,10 +56,10 @@ def test_subprotocol_auth_passes_and_is_echoed(box):
     result = probe_ws(box.ws_url, token=token, auth="subprotocol", timeout=OK_S)
     assert result.ok, result.diagnosis
     detail = result.stage(Stage.SUBPROTOCOL).detail
-    assert detail["selected"] == detail["offered"][0] == f"jwt.{token[:8]}..."
+    assert detail["selected"] == detail["offered"][0] == f"jwt.{token[:4]}..."
     data = no_secret(result, token)
     assert (
-        f"subprotocol: offered jwt.{token[:8]}..., selected jwt.{token[:8]}..." in data["evidence"]
+        f"subprotocol: offered jwt.{token[:4]}..., selected jwt.{token[:4]}..." in data["evidence"]
     )
 
 
@@ -100,7 +100,7 @@ def test_ws_subprotocol_not_echoed(tmp_path: Path):
     assert "did not echo the offered subprotocol" in result.diagnosis
     assert "browsers drop" in result.diagnosis
     data = no_secret(result, token)
-    assert f"subprotocol: offered jwt.{token[:8]}..., selected none" in data["evidence"]
+    assert f"subprotocol: offered jwt.{token[:4]}..., selected none" in data["evidence"]
     assert header.ok, header.diagnosis  # no subprotocol offered, nothing to echo
 
 

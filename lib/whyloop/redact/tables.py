@@ -1,15 +1,8 @@
-"""Secret redaction: tokens, Authorization/Cookie headers and ``jwt.`` subprotocols.
-
-Pure functions used wherever whyloop prints or saves text that might carry a
-secret. A secret keeps its first 8 characters, then ``...``, so two values can
-still be told apart without being usable.
-"""
+"""Secrets in pandas frames and Arrow tables: columns by name, text by a cheap scan first (pure)."""
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,77 +11,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = [
-    "SECRET_HEADERS",
-    "redact_frame",
-    "redact_headers",
-    "redact_series",
-    "redact_table",
-    "redact_text",
-    "redact_value",
-]
+from whyloop.redact.names import KEEP, MASK, MASKED, is_secret_key
+from whyloop.redact.text import TRIGGER, redact_json, redact_text
 
-SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "x-auth-token"}
-)
-
-_KEEP = 8
-
-_PATTERNS: tuple[re.Pattern[str], ...] = (
-    # Authorization: Bearer xxx / Basic xxx (header lines and JSON-ish "Authorization": "...")
-    re.compile(
-        r"(?i)(\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token)?\s*)([^\s\"',;]+)"
-    ),
-    re.compile(r"(?i)(\b(?:set-)?cookie\b[\"']?\s*[:=]\s*[\"']?)([^\"'\r\n]+)"),
-    re.compile(r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{9,})"),
-    re.compile(r"(\bjwt\.)([A-Za-z0-9._~+/=-]{9,})"),
-    re.compile(r"(?i)([?&](?:access_)?token=)([^&\s\"']+)"),
-    re.compile(
-        r"(?i)(\b(?:access_|refresh_|id_)?token\b[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9._~+/=-]{9,})"
-    ),
-    # bare JWTs: three base64url parts, the first starting with eyJ ({")
-    re.compile(r"()(\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)"),
-)
-
-
-def redact_value(secret: str) -> str:
-    """Return ``secret`` cut to its first 8 characters followed by ``...``."""
-    if secret.endswith("...") and len(secret) <= _KEEP + 3:
-        return secret
-    return secret[:_KEEP] + "..."
-
-
-def _sub(match: re.Match[str]) -> str:
-    value = match.group(2)
-    if value.endswith("...") and len(value) <= _KEEP + 3:
-        return match.group(0)
-    return match.group(1) + redact_value(value)
-
-
-def redact_text(text: str) -> str:
-    """Redact every secret whyloop recognises in free text (headers, URLs, logs)."""
-    if not text:
-        return text
-    for pattern in _PATTERNS:
-        text = pattern.sub(_sub, text)
-    return text
-
-
-def redact_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``headers`` with secret header values and ``jwt.`` subprotocols redacted."""
-    out: dict[str, Any] = {}
-    for key, value in headers.items():
-        if str(key).lower() in SECRET_HEADERS:
-            out[key] = redact_value(str(value))
-        elif str(key).lower() == "sec-websocket-protocol":
-            out[key] = redact_text(str(value))
-        else:
-            out[key] = value
-    return out
-
-
-# a cheap test every secret pattern above implies; only rows that pass it pay for the regexes
-_TRIGGER = r"(?i)(authoriz|cookie|bearer|jwt\.|token|eyJ)"
+__all__ = ["redact_frame", "redact_series", "redact_table"]
 
 
 def redact_series(values: pd.Series) -> pd.Series:
@@ -110,7 +36,7 @@ def redact_series(values: pd.Series) -> pd.Series:
         arr = arr.cast(pa.large_string())
     if not any(_may_hold_secret(chunk) for chunk in arr.chunks):
         return values
-    hits = pc.fill_null(pc.match_substring_regex(arr, _TRIGGER), False).to_numpy(
+    hits = pc.fill_null(pc.match_substring_regex(arr, TRIGGER), False).to_numpy(
         zero_copy_only=False
     )
     if not hits.any():
@@ -121,21 +47,45 @@ def redact_series(values: pd.Series) -> pd.Series:
 
 
 def redact_frame(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
-    """Redact secrets in the string columns of ``df`` (all of them, or ``columns``), in place."""
+    """Redact ``df`` in place: secret-named columns masked whole, text columns scanned.
+
+    ``columns`` limits both to those columns (default: all of them).
+    """
     for col in columns if columns is not None else list(df.columns):
-        if col in df and (df[col].dtype == object or pd.api.types.is_string_dtype(df[col])):
-            df[col] = redact_series(df[col])
+        if col not in df:
+            continue
+        series = df[col]
+        numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+        text = series.dtype == object or pd.api.types.is_string_dtype(series)
+        if (text or numeric) and is_secret_key(str(col), numeric=numeric):
+            df[col] = [_mask_cell(v) for v in series]
+        elif text:
+            df[col] = redact_series(series)
     return df
 
 
-def redact_table(table: pa.Table) -> pa.Table:
-    """Redact secrets in every string column of an Arrow table (the log ingest path).
+def _mask_cell(value: Any) -> Any:
+    """A secret column's cell masked whole; missing values (None, NaN) and booleans kept."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float) or value != value:
+        return value
+    return redact_json(value, secret=True)
 
-    Chunk by chunk: a chunk without a hint of a secret is kept as it is, so a
-    clean table is scanned, not copied; a chunk that recurs (a column of one
-    repeated value, or two columns sharing memory) is scanned once. The scans
-    run in threads (RE2 releases the GIL).
+
+def redact_table(table: pa.Table) -> pa.Table:
+    """Redact an Arrow table (the log ingest path): secret-named columns masked, text scanned.
+
+    Text is scanned chunk by chunk: a chunk without a hint of a secret is
+    kept as it is, so a clean table is scanned, not copied; a chunk that
+    recurs (a column of one repeated value, or two columns sharing memory)
+    is scanned once. The scans run in threads (RE2 releases the GIL).
     """
+    for i, field in enumerate(table.schema):
+        kind = field.type
+        numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+        text = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+        if (text or numeric) and is_secret_key(field.name, numeric=numeric):
+            masked = _mask_column(table.column(i))
+            table = table.set_column(i, pa.field(field.name, masked.type), masked)
     # Chunks by memory address, each kept alive while this runs so that its
     # memory cannot be freed and the address reused by another chunk.
     unique: dict[tuple[object, ...], pa.Array] = {}
@@ -164,6 +114,18 @@ def redact_table(table: pa.Table) -> pa.Table:
     return table
 
 
+def _mask_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Every value of ``column`` as text, masked by :func:`redact_value`'s rule, in Arrow."""
+    text = column.cast(pa.large_string()).combine_chunks()
+    size = pc.utf8_length(text)
+    keep = pc.min_element_wise(pc.divide(size, 4), KEEP)
+    prefix = pc.choose(keep, *(pc.utf8_slice_codeunits(text, 0, k) for k in range(KEEP + 1)))
+    large = pa.large_string()
+    masked = pc.binary_join_element_wise(prefix, pa.scalar(MASK, large), pa.scalar("", large))
+    as_is = pc.or_(pc.equal(size, 0), pc.match_substring_regex(text, MASKED))
+    return pa.chunked_array([pc.if_else(as_is, text, masked)])
+
+
 def _may_hold_secret(chunk: pa.Array) -> bool:
     """False when no value in ``chunk`` can match the trigger: one RE2 pass over its bytes.
 
@@ -181,14 +143,14 @@ def _may_hold_secret(chunk: pa.Array) -> bool:
         return False
     bounds = pa.py_buffer(np.array([0, stop - start], dtype=np.int64).tobytes())
     whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, bounds, buffers[2][start:stop]])
-    return bool(pc.match_substring_regex(whole, _TRIGGER)[0].as_py())
+    return bool(pc.match_substring_regex(whole, TRIGGER)[0].as_py())
 
 
 def _redact_chunk(chunk: pa.Array) -> pa.Array:
     """``chunk`` itself when nothing in it hints at a secret, else a redacted copy."""
     if not _may_hold_secret(chunk):
         return chunk
-    hits = pc.fill_null(pc.match_substring_regex(chunk, _TRIGGER), False)
+    hits = pc.fill_null(pc.match_substring_regex(chunk, TRIGGER), False)
     if not pc.any(hits).as_py():
         return chunk
     fixed = pa.array([redact_text(v) for v in chunk.filter(hits).to_pylist()], type=chunk.type)
