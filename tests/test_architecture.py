@@ -74,6 +74,8 @@ PURE: list[str] = [
     "probes/hosts.py",
     "probes/tls.py",
     *(f"probes/ws/{m}.py" for m in ("observations", "judge", "matrix", "wording")),
+    *(f"probes/ws/{m}.py" for m in ("judge_socket", "wording_auth", "patterns", "protocols")),
+    *(f"probes/ws/{m}.py" for m in ("inputs", "recipes")),
     *(f"probes/http/{m}.py" for m in ("observations", "judge", "cors", "certs", "wording")),
     *(f"probes/suite/{m}.py" for m in ("spec", "verdicts", "load_stats")),
 ]

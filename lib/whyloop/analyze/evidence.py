@@ -23,6 +23,7 @@ from whyloop.results import AuthAttempt, ProbeResult, Stage
 __all__ = [
     "LOG_SLACK_S",
     "Evidence",
+    "attempt_outcome",
     "cite",
     "in_window",
     "intermittent_tests",
@@ -155,6 +156,18 @@ def _render(name: str, ok: bool, ms: float | None, detail: dict[str, Any]) -> st
     return redact_text(": ".join(p for p in (head, summary, ", ".join(parts[:6])) if p))
 
 
+#: what an auth-matrix row not accepted says first in its detail (whyloop.probes.ws.matrix)
+_OUTCOMES = ("refused", "negotiation failed", "not reached", "unclear")
+
+
+def attempt_outcome(attempt: AuthAttempt) -> str:
+    """``accepted``, or the outcome a row's detail starts with (``not reached: HTTP 404``)."""
+    if attempt.accepted:
+        return "accepted"
+    head = attempt.detail.split(":", 1)[0]
+    return head if head in _OUTCOMES else "refused"
+
+
 def probe_evidence(probe: ProbeResult) -> Evidence:
     """The evidence of one probe result: its failed stage, codes, text and auth matrix."""
     failed = probe.stage(probe.failed_stage) if probe.failed_stage else None
@@ -179,7 +192,7 @@ def probe_evidence(probe: ProbeResult) -> Evidence:
         facts.append(
             "auth matrix: "
             + "; ".join(
-                f"{a.method} {'accepted' if a.accepted else 'refused'}"
+                f"{a.method} {attempt_outcome(a)}"
                 + (f" (HTTP {a.status})" if a.status not in (None, 101) else "")
                 + (f" (close {a.close_code})" if a.close_code else "")
                 for a in auth.values()

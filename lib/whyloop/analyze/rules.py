@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from whyloop.analyze.evidence import Evidence
+from whyloop.analyze.evidence import Evidence, attempt_outcome
 from whyloop.schema import Confidence, Stage
 
 __all__ = ["RULES", "Confidence", "Rule"]
@@ -71,7 +71,8 @@ def _is_probe(ev: Evidence) -> bool:
 
 def _header_ok_subprotocol_refused(ev: Evidence) -> bool:
     header, sub = ev.auth.get("header"), ev.auth.get("subprotocol")
-    return bool(header and header.accepted and sub and not sub.accepted)
+    # a subprotocol row that failed negotiation or never reached the app was not refused
+    return bool(header and header.accepted and sub and attempt_outcome(sub) == "refused")
 
 
 _DNS = r"name or service not known|nodename nor servname|getaddrinfo|name resolution|nxdomain|could not resolve|does not resolve|no address associated"
@@ -87,6 +88,11 @@ _NO_429 = r"no 429|429 never|never (got|answered|returned|saw) (a )?429|without 
 _NOT_ECHOED = (
     r"sec-websocket-protocol.{0,80}(echo|answered none|missing)|without echoing|"
     r"subprotocol not echoed|(does not|did not|doesn't) echo"
+)
+#: the probe's words for a subprotocol negotiation failure (whyloop.probes.ws.judge_socket)
+_NEGOTIATION = (
+    r"it wants one|speaks none of the subprotocols|naming the subprotocol|although none was "
+    r"offered|which was not offered"
 )
 _TIMEOUT = r"timed out|timeout|deadline exceeded|took longer than"
 _ABANDONED = r"\b499\b|client closed|abandoned|context canceled"
@@ -193,7 +199,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "subprotocol-not-echoed",
         Stage.SUBPROTOCOL,
-        lambda ev: ev.failed_stage is Stage.SUBPROTOCOL or ev.says(_NOT_ECHOED),
+        # the subprotocol stage also fails for negotiation (4406, 1002, a 400 naming it, one
+        # selected that was not offered): those are not this finding
+        lambda ev: (
+            (ev.failed_stage is Stage.SUBPROTOCOL and not ev.says(_NEGOTIATION))
+            or ev.says(_NOT_ECHOED)
+        ),
         "the handshake succeeded but the server did not echo the offered subprotocol in "
         "Sec-WebSocket-Protocol",
         "The server accepts the token sent as a jwt.<token> subprotocol but leaves "

@@ -60,7 +60,9 @@ def _register_ws(sub: Any) -> None:
         "ws",
         "probe a WebSocket stage by stage: dns, tcp, tls, upgrade, subprotocol, auth, ...",
         "Connect to a WebSocket and time each stage (dns, tcp, tls, upgrade, subprotocol, "
-        "auth, welcome, echo, close); stop at the first that fails and say why.",
+        "auth, welcome, echo, close); stop at the first that fails and say why. PATTERN: a "
+        "JSON message's type (connection_ack), or re: and a regular expression on the raw "
+        "text (re:^40). Protocol recipes (GraphQL, Socket.IO, Jupyter): see the README.",
     )
     p.add_argument("url", metavar="URL", help="ws:// or wss:// URL")
     token = p.add_mutually_exclusive_group()
@@ -69,8 +71,9 @@ def _register_ws(sub: Any) -> None:
     p.add_argument(
         "--auth",
         choices=AUTH_CHOICES,
-        help="how to send the token; auto tries each way and reports which the server accepts "
-        "(default: header with a token, else none)",
+        help="where the token goes; auto tries no credential and each credential alone (the "
+        "token as header, subprotocol and query; --cookie; credential --header) and reports "
+        "which the server accepts (default: header with a token, else none)",
     )
     p.add_argument(
         "--subprotocol-format",
@@ -78,21 +81,76 @@ def _register_ws(sub: Any) -> None:
         metavar="FMT",
         help="subprotocols built from the token, comma-separated (%(default)s; e.g. 'bearer,{token}')",
     )
+    p.add_argument(
+        "--subprotocol",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="offer this subprotocol on every attempt (repeatable), e.g. graphql-transport-ws",
+    )
+    p.add_argument(
+        "--cookie",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="send this cookie (repeatable); a credential (prefer --cookie-env)",
+    )
+    p.add_argument(
+        "--cookie-env",
+        action="append",
+        default=[],
+        metavar="NAME=VAR",
+        help="send cookie NAME with the value of environment VAR (repeatable)",
+    )
     p.add_argument("--origin", help="send this Origin header")
     p.add_argument(
         "--header",
         action="append",
         default=[],
         metavar="NAME:VALUE",
-        help="an extra request header (repeatable)",
+        help="an extra request header (repeatable); Authorization, Cookie and API-key style "
+        "names count as credentials",
     )
     p.add_argument(
         "--expect-first",
-        default=DEFAULT_EXPECT,
-        metavar="TYPE",
-        help="type of the first server message (%(default)s); 'none' skips the welcome stage",
+        default=None,
+        metavar="PATTERN",
+        help=f"the server's first message ({DEFAULT_EXPECT}; none with --client-first); "
+        "'none' skips the welcome stage",
     )
-    p.add_argument("--send", metavar="JSON", help=f"the echo message (default {DEFAULT_SEND})")
+    p.add_argument(
+        "--send",
+        action=_Message,
+        dest="messages",
+        default=None,
+        metavar="TEXT",
+        help=f"a text message, JSON or not (repeatable, sent in order; default {DEFAULT_SEND}); "
+        "{token} is replaced by the token",
+    )
+    p.add_argument(
+        "--send-binary",
+        action=_Message,
+        dest="messages",
+        metavar="HEX",
+        help="a binary message as hex digits (repeatable, in order with --send)",
+    )
+    p.add_argument(
+        "--client-first",
+        action="store_true",
+        help="send right after the handshake instead of first waiting for the server's message",
+    )
+    p.add_argument(
+        "--expect-reply",
+        metavar="PATTERN",
+        help="what must answer the last message sent (other messages meanwhile are skipped)",
+    )
+    p.add_argument(
+        "--reject",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="a message meaning the application refused (repeatable), e.g. connection_error",
+    )
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per stage (%(default)s)")
     p.add_argument(
         "--insecure",
@@ -100,7 +158,26 @@ def _register_ws(sub: Any) -> None:
         help="skip TLS verification (the certificate is still reported)",
     )
     add_json(p)
-    p.set_defaults(run=run_ws, renamed={"url": "URL", "headers": "--header"})
+    p.set_defaults(
+        run=run_ws,
+        renamed={
+            "url": "URL",
+            "headers": "--header",
+            "cookies": "--cookie",
+            "subprotocols": "--subprotocol",
+            "send": "--send",
+            "send_binary": "--send-binary",
+        },
+    )
+
+
+class _Message(argparse.Action):
+    """``--send`` and ``--send-binary`` into one list, in the order given: (kind, value) pairs."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append(("binary" if option == "--send-binary" else "text", values))
+        setattr(namespace, self.dest, items)
 
 
 def _register_http(sub: Any) -> None:
@@ -178,22 +255,48 @@ def _token(args: argparse.Namespace) -> str | None:
     return token
 
 
+def _cookies(args: argparse.Namespace) -> list[str]:
+    """``--cookie`` values, then ``--cookie-env NAME=VAR`` read from the environment."""
+    cookies = list(args.cookie)
+    for item in args.cookie_env:
+        name, sep, var = item.partition("=")
+        if not sep or not name or not var:
+            raise bad_argument("cookie_env", f"cookie_env {item!r} is not of the form NAME=VAR")
+        value = os.environ.get(var)
+        if not value:
+            raise bad_argument("cookie_env", f"cookie_env: ${var} is not set or empty")
+        cookies.append(f"{name}={value}")
+    return cookies
+
+
 def run_ws(args: argparse.Namespace) -> int:
     """``whyloop probe ws``: probe, print (a table, or ``--json``); 1 when a stage failed."""
     from whyloop.probes import probe_ws
+    from whyloop.probes.ws.inputs import binary_from_hex
 
     token = _token(args)
+    options: dict[str, Any] = {}
+    if args.messages is not None:
+        options["send"] = [
+            binary_from_hex(value) if kind == "binary" else value for kind, value in args.messages
+        ]
+    if args.expect_first is not None:
+        options["expect_first"] = args.expect_first
     result = probe_ws(
         args.url,
         token=token,
         auth=args.auth or ("header" if token else "none"),
         origin=args.origin,
         headers=args.header,
-        expect_first=args.expect_first,
-        send=args.send,
+        cookies=_cookies(args),
+        subprotocols=args.subprotocol,
+        client_first=args.client_first,
+        expect_reply=args.expect_reply,
+        reject=args.reject,
         timeout=args.timeout,
         insecure=args.insecure,
         subprotocol_format=args.subprotocol_format,
+        **options,
     )
     data = result.to_dict()
     print(json.dumps(data, indent=2, ensure_ascii=False) if args.json else format_ws(data))

@@ -31,8 +31,13 @@ def format_ws(data: dict[str, Any]) -> str:
     if data.get("auth_matrix"):
         lines += ["", "auth matrix:"]
         for row in data["auth_matrix"]:
-            verdict = "accepted" if row["accepted"] else "refused"
-            lines.append(f"  {row['method']:<12} {verdict:<9} {row['detail']}")
+            # a row not accepted says its outcome first: "refused: HTTP 401", "not reached: ..."
+            verdict, _, facts = (
+                ("accepted", "", row["detail"])
+                if row["accepted"]
+                else row["detail"].partition(": ")
+            )
+            lines.append(f"  {row['method']:<17} {verdict:<18} {facts}")
     verdict = "ok" if data["ok"] else "FAILED at " + data["failed_stage"]
     lines += ["", f"{verdict}: {data['diagnosis']}"]
     lines += ["", "evidence:", *(f"  - {e}" for e in data["evidence"])]

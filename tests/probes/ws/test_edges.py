@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from tests.probes.ws.claims import assert_no_contradiction
 from tests.support import TIMEOUT_SCALE
 from tests.support.sandbox import OK_S
 from whyloop.probes.ws.observations import AuthMethod, EventKind
@@ -49,7 +50,13 @@ def probe_raw(answer: bytes | None, *, close: bool, **options: Any) -> ProbeResu
         async with server:
             return await probe_websocket(f"ws://127.0.0.1:{port}/ws", timeout=SHORT, **options)
 
-    return asyncio.run(go())
+    return checked(asyncio.run(go()))
+
+
+def checked(result: ProbeResult) -> ProbeResult:
+    """``result``, once its diagnosis is checked against its evidence."""
+    assert_no_contradiction(result)
+    return result
 
 
 def probe_ws_server(
@@ -62,7 +69,7 @@ def probe_ws_server(
             port = next(iter(server.sockets)).getsockname()[1]
             return await probe_websocket(f"ws://127.0.0.1:{port}/ws", **options)
 
-    return asyncio.run(go())
+    return checked(asyncio.run(go()))
 
 
 def test_silent_server_times_out_the_upgrade():
@@ -185,3 +192,87 @@ def test_auth_only_attempt_stops_after_the_grace_window():
     obs = asyncio.run(go())
     assert obs.status == 101 and obs.first is not None and obs.first.kind is EventKind.TIMEOUT
     assert obs.reply is None and obs.closing is None
+
+
+def test_a_greeting_before_the_send_is_recorded_unsolicited_and_skipped_by_expect_reply():
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send("hello from the server")
+        async for message in ws:
+            await ws.send(message)
+
+    result = probe_ws_server(
+        handler, expect_first="none", send="x", expect_reply="re:^x$", timeout=OK_S
+    )
+    assert result.ok, result.diagnosis
+    assert result.stage(Stage.ECHO).detail["reply"] == "x"
+    assert any("(unsolicited, not taken as a reply)" in e for e in result.evidence)
+
+
+def test_client_first_waits_for_the_answer_to_each_message_in_turn():
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(json.dumps({"type": "ack" if message == "init" else "result"}))
+
+    result = probe_ws_server(
+        handler, client_first=True, send=["init", "go"], expect_reply="result", timeout=OK_S
+    )
+    assert result.ok, result.diagnosis
+    assert "echo: sent init, got ack" in " ".join(result.evidence)
+    assert result.stage(Stage.ECHO).detail["reply_type"] == "result"
+
+
+def test_binary_frames_are_sent_and_echoed():
+    async def handler(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    result = probe_ws_server(
+        handler, client_first=True, send_binary="00ff", expect_reply="re:^00ff$", timeout=OK_S
+    )
+    assert result.ok, result.diagnosis
+    assert result.stage(Stage.ECHO).detail["reply"] == "<2 bytes of binary>"
+
+
+def test_a_close_the_server_starts_is_told_apart():
+    async def handler(ws: ServerConnection) -> None:
+        await ws.recv()
+        await ws.send("done")
+        await ws.close(1000, "bye")
+
+    result = probe_ws_server(handler, client_first=True, send="x", timeout=OK_S)
+    assert result.ok, result.diagnosis
+    close = result.stage(Stage.CLOSE)
+    assert (
+        close.detail["by_server"] is True and "the server closed first" in close.detail["summary"]
+    )
+
+
+def test_an_unanswered_first_message_stops_the_exchange():
+    async def handler(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+
+    result = probe_ws_server(handler, client_first=True, send=["a", "b"])
+    assert result.failed_stage is Stage.ECHO
+    assert "sent no reply" in result.diagnosis and "took a" in result.diagnosis
+    assert result.stage(Stage.ECHO).detail["message"] == 1
+
+
+def test_a_refusal_close_right_after_accept_is_auth_with_and_without_a_welcome():
+    async def handler(ws: ServerConnection) -> None:
+        await ws.close(4401, "unauthorized")
+
+    for expect in ("connection_established", "none"):
+        result = probe_ws_server(handler, expect_first=expect, timeout=OK_S)
+        assert result.failed_stage is Stage.AUTH, result.diagnosis
+        assert "4401" in result.diagnosis and "unauthorized" in result.diagnosis
+
+
+@pytest.mark.parametrize("offered", [[], ["superchat"]])
+def test_a_400_naming_the_subprotocol_is_a_negotiation_failure(offered):
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(WELCOME)
+
+    result = probe_ws_server(handler, subprotocols=offered, server={"subprotocols": ["chat"]})
+    assert result.failed_stage is Stage.SUBPROTOCOL, result.diagnosis
+    assert result.stage(Stage.UPGRADE).detail["status"] == 400
+    assert "naming the subprotocol" in result.diagnosis and "--subprotocol" in result.diagnosis

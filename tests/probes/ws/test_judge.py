@@ -2,69 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
 
+from tests.probes.ws.recorded import SHOWN, TOKEN, good, judged, msg, refused, row
 from whyloop.probes.ws.judge import classify_ws
 from whyloop.probes.ws.matrix import classify_attempt
 from whyloop.probes.ws.observations import (
     AuthMethod,
+    Credential,
+    CredentialKind,
     EventKind,
     IoFailure,
     Step,
     WsEvent,
-    WsObservation,
     masked,
     message_type,
 )
 from whyloop.results import Stage
-
-TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
-SHOWN = TOKEN[:4] + "..."
-
-
-def msg(kind: str, ms: float = 1.0) -> WsEvent:
-    return WsEvent(EventKind.MESSAGE, ms, text=json.dumps({"type": kind}))
-
-
-def good(**changes: object) -> WsObservation:
-    """A recorded probe where every stage passed; ``changes`` break one thing."""
-    obs = WsObservation(
-        url="ws://127.0.0.1:8080/ws",
-        host="127.0.0.1",
-        port=8080,
-        secure=False,
-        timeout_s=10.0,
-        method=AuthMethod.HEADER,
-        sent='{"type": "ping"}',
-        request_headers=[("Authorization", f"Bearer {TOKEN}")],
-        dns=Step(ms=0.0),
-        addresses=["127.0.0.1"],
-        literal=True,
-        tcp=Step(ms=0.3),
-        peer="127.0.0.1",
-        upgrade=Step(ms=3.2),
-        status=101,
-        reason="Switching Protocols",
-        response_headers=[("Upgrade", "websocket"), ("Server", "uvicorn")],
-        first=msg("connection_established", 0.5),
-        reply=msg("pong", 0.4),
-        closing=WsEvent(EventKind.CLOSE, 0.6, code=1000),
-    )
-    return dataclasses.replace(obs, **changes)
-
-
-def judged(obs: WsObservation):
-    result = classify_ws(obs)
-    names = [s.name for s in result.stages]
-    assert names == sorted(names, key=list(Stage).index), "stages out of order"
-    if result.failed_stage is not None:
-        assert names[-1] == result.failed_stage and not result.stages[-1].ok
-        assert all(s.ok for s in result.stages[:-1])
-    assert result.diagnosis and result.evidence
-    return result
 
 
 def test_all_stages_pass():
@@ -94,6 +50,7 @@ def test_connection_failures(step, failure, error, phrase):
     changes: dict[str, object] = {step: Step(ms=1.0, failure=failure, error=error)}
     if step == "dns":
         changes["literal"], changes["host"] = False, "api.example.test"
+    changes["status"] = 101 if step not in ("dns", "tcp", "upgrade") else None
     result = judged(good(**changes))
     assert result.failed_stage == Stage(step)
     assert phrase.lower() in result.diagnosis.lower()
@@ -159,8 +116,8 @@ def test_tls_handshake_error_suggests_plain_ws():
         ),
         (403, [], '{"detail":"origin not allowed"}', "https://app.example", "refuses this origin"),
         (403, [], "", None, "no WebSocket route"),
-        (426, [], "", None, "dropped the Upgrade/Connection headers"),
-        (400, [], "", None, "malformed"),
+        (426, [], "", None, "Upgrade/Connection headers were dropped on the way"),
+        (400, [], "", None, "refused the upgrade request as a bad request"),
         (502, [("Via", "1.1 google")], "", None, "could not get an answer from the backend"),
         (301, [("Location", "wss://127.0.0.1/ws")], "", None, "does not follow redirects"),
     ],
@@ -209,7 +166,11 @@ def test_subprotocol_selection(offered, selected, ok):
 
 def test_401_without_credential():
     obs = good(
-        method=AuthMethod.NONE, status=401, body='{"detail":"missing token"}', request_headers=[]
+        method=AuthMethod.NONE,
+        status=401,
+        body='{"detail":"missing token"}',
+        request_headers=[],
+        credentials=[],
     )
     result = judged(obs)
     assert result.failed_stage is Stage.AUTH
@@ -219,7 +180,14 @@ def test_401_without_credential():
 
 def test_401_on_subprotocol_says_the_server_does_not_read_it_there():
     body = '{"error":"missing_token","detail":"no token in the Authorization header"}'
-    obs = good(method=AuthMethod.SUBPROTOCOL, offered=[f"jwt.{SHOWN}"], status=401, body=body)
+    sub = Credential(CredentialKind.SUBPROTOCOL, f"jwt.{SHOWN}")
+    obs = good(
+        method=AuthMethod.SUBPROTOCOL,
+        offered=[f"jwt.{SHOWN}"],
+        status=401,
+        body=body,
+        credentials=[sub],
+    )
     result = judged(obs)
     assert result.failed_stage is Stage.AUTH
     assert (
@@ -276,9 +244,11 @@ def test_welcome_wrong(event, phrase):
     assert result.failed_stage is Stage.WELCOME and phrase in result.diagnosis
 
 
-def test_expect_none_skips_welcome_and_auth_reads_the_reply():
+def test_expect_none_skips_welcome_and_auth_reads_the_watch():
     assert Stage.WELCOME not in [s.name for s in judged(good(expect_first=None, first=None)).stages]
-    closed = good(expect_first=None, first=None, reply=WsEvent(EventKind.CLOSE, 1, code=1008))
+    # without a welcome the probe still watches the socket a moment before sending
+    early = WsEvent(EventKind.CLOSE, 1, code=1008)
+    closed = good(expect_first=None, first=early, reply=None, closing=None)
     assert judged(closed).failed_stage is Stage.AUTH
 
 
@@ -318,10 +288,10 @@ def test_close_failures(event, phrase):
 
 def test_auth_matrix_header_yes_subprotocol_no():
     rows = [
-        good(method=AuthMethod.NONE, status=401, body='{"detail":"no token"}', first=None),
-        good(first=msg("connection_established")),
-        good(method=AuthMethod.SUBPROTOCOL, offered=["jwt.x"], status=401, first=None),
-        good(method=AuthMethod.QUERY, status=401, first=None),
+        refused(AuthMethod.NONE, body='{"detail":"no token"}', credentials=[]),
+        row(),
+        refused(AuthMethod.SUBPROTOCOL, offered=["jwt.x"]),
+        refused(AuthMethod.QUERY),
     ]
     result = classify_ws(good(), rows)
     table = {r.method: (r.accepted, r.status) for r in result.auth_matrix}
@@ -336,20 +306,16 @@ def test_auth_matrix_header_yes_subprotocol_no():
 
 
 def test_auth_attempt_rows():
-    assert (
-        classify_attempt(
-            good(first=WsEvent(EventKind.CLOSE, 1, code=1008, reason="bad"))
-        ).close_code
-        == 1008
+    closed = row(first=WsEvent(EventKind.CLOSE, 1, code=1008, reason="bad"), reply=None)
+    assert classify_attempt(closed).close_code == 1008
+    attempt = classify_attempt(row(first=WsEvent(EventKind.TIMEOUT, 1000), reply=None))
+    assert attempt.accepted and "still open" in attempt.detail
+    attempt = classify_attempt(row(offered=["jwt.x"], selected=None))
+    assert attempt.accepted and "not echoed" in attempt.detail
+    attempt = classify_attempt(
+        row(tcp=Step(ms=1, failure=IoFailure.REFUSED, error="refused"), status=None)
     )
-    row = classify_attempt(good(first=WsEvent(EventKind.TIMEOUT, 1000)))
-    assert row.accepted and "still open" in row.detail
-    row = classify_attempt(good(offered=["jwt.x"], selected=None))
-    assert row.accepted and "not echoed" in row.detail
-    row = classify_attempt(
-        good(tcp=Step(ms=1, failure=IoFailure.REFUSED, error="refused"), status=None)
-    )
-    assert not row.accepted and row.detail.startswith("tcp failed")
+    assert not attempt.accepted and attempt.detail.startswith("not reached: tcp failed")
 
 
 def test_masked_replaces_the_token_everywhere_and_keeps_enums():

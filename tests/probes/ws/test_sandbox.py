@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.probes.ws.claims import assert_no_contradiction
 from tests.support import free_port
 from tests.support.sandbox import OK_S, STAGE_S, login, sandbox
 from tests.support.servers import plain_http_server
@@ -26,9 +27,9 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 def no_secret(result, token: str) -> dict:
-    data = result.to_dict()
-    text = json.dumps(data)
-    assert token not in text and token[:20] not in text, "a whole token leaked into the result"
+    """The result's dict, checked: no token in it, no claim its evidence contradicts."""
+    data = assert_no_contradiction(result, token)
+    assert token[:20] not in json.dumps(data), "a token prefix leaked into the result"
     return data
 
 
@@ -56,17 +57,17 @@ def test_subprotocol_auth_passes_and_is_echoed(box):
     result = probe_ws(box.ws_url, token=token, auth="subprotocol", timeout=OK_S)
     assert result.ok, result.diagnosis
     detail = result.stage(Stage.SUBPROTOCOL).detail
-    assert detail["selected"] == detail["offered"][0] == f"jwt.{token[:4]}..."
+    assert detail["selected"] == detail["offered"][0] and detail["selected"].startswith("jwt.")
     data = no_secret(result, token)
-    assert (
-        f"subprotocol: offered jwt.{token[:4]}..., selected jwt.{token[:4]}..." in data["evidence"]
-    )
+    shown = detail["offered"][0]
+    assert f"subprotocol: offered {shown}, selected {shown}" in data["evidence"]
 
 
 def test_no_token_is_refused_at_auth(box):
     result = probe_ws(box.ws_url, timeout=OK_S)
     assert result.failed_stage is Stage.AUTH
     assert "none was sent" in result.diagnosis
+    assert_no_contradiction(result)
 
 
 def test_wrong_path_answers_403(box):
@@ -77,6 +78,8 @@ def test_wrong_path_answers_403(box):
     assert result.failed_stage is Stage.UPGRADE
     assert result.stage(Stage.UPGRADE).detail["status"] == 403
     assert "no WebSocket route" in result.diagnosis
+    assert "plain HTTP route" in result.diagnosis  # a plain GET on /health got 200
+    assert_no_contradiction(result)
 
 
 def test_ws_no_welcome(tmp_path: Path):
@@ -100,7 +103,11 @@ def test_ws_subprotocol_not_echoed(tmp_path: Path):
     assert "did not echo the offered subprotocol" in result.diagnosis
     assert "browsers drop" in result.diagnosis
     data = no_secret(result, token)
-    assert f"subprotocol: offered jwt.{token[:4]}..., selected none" in data["evidence"]
+    shown = result.stage(Stage.SUBPROTOCOL).detail["offered"][0]
+    assert (
+        shown.startswith("jwt.")
+        and f"subprotocol: offered {shown}, selected none" in data["evidence"]
+    )
     assert header.ok, header.diagnosis  # no subprotocol offered, nothing to echo
 
 
@@ -138,6 +145,8 @@ def test_ws_reject_origin(tmp_path: Path):
         and "refuses this origin" in result.diagnosis
     )
     assert without.ok, without.diagnosis
+    assert_no_contradiction(result, token)
+    assert_no_contradiction(without, token)
 
 
 def test_jwt_audience_mismatch(tmp_path: Path):
@@ -157,6 +166,7 @@ def test_nothing_listening_is_a_tcp_failure():
     assert result.failed_stage is Stage.TCP
     assert "connection refused" in result.diagnosis
     assert result.auth_matrix is None  # no token: nothing to compare
+    assert_no_contradiction(result)
 
 
 def test_unresolvable_host_is_a_dns_failure():
@@ -165,6 +175,7 @@ def test_unresolvable_host_is_a_dns_failure():
     assert result.failed_stage is Stage.DNS
     assert [s.name for s in result.stages] == [Stage.DNS]
     assert "nonexistent.invalid" in result.diagnosis
+    assert_no_contradiction(result)
 
 
 @pytest.mark.parametrize("version", ["HTTP/1.0", "HTTP/1.1"])
@@ -175,6 +186,7 @@ def test_plain_http_server_answers_200(version):
     assert result.stage(Stage.UPGRADE).detail["status"] == 200
     assert "HTTP 200 instead of 101" in result.diagnosis
     assert "not a WebSocket endpoint" in result.diagnosis and "'Welcome'" in result.diagnosis
+    assert_no_contradiction(result)
 
 
 def test_probe_websocket_is_awaitable_and_probe_ws_works_in_a_running_loop(box):

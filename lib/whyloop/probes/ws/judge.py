@@ -11,19 +11,23 @@ the likely cause, with the concrete observations in ``evidence``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from whyloop.probes.ws import wording as text
-from whyloop.probes.ws.matrix import classify_attempt, matrix_evidence, matrix_note
-from whyloop.probes.ws.observations import (
-    AuthMethod,
-    EventKind,
-    IoFailure,
-    WsObservation,
-    message_type,
+from whyloop.probes.ws.judge_socket import (
+    Verdict,
+    judge_auth,
+    judge_close_stage,
+    judge_echo,
+    judge_subprotocol,
+    judge_welcome,
+    names_subprotocol,
+    stage,
+    status_for_auth,
 )
-from whyloop.results import ProbeResult, Stage, StageResult
+from whyloop.probes.ws.matrix import judge_matrix
+from whyloop.probes.ws.observations import IoFailure, WsObservation, settled
+from whyloop.results import ProbeResult, Stage
 
 __all__ = ["AUTH_CLOSE_CODES", "WS_STAGES", "classify_ws"]
 
@@ -43,12 +47,9 @@ WS_STAGES = (
 #: registry's Unauthorized/Forbidden, and the application codes servers commonly use
 AUTH_CLOSE_CODES = frozenset({1008, 3000, 3003, 4001, 4003, 4401, 4403})
 
-
-@dataclass
-class _Verdict:
-    stage: StageResult
-    evidence: list[str] = field(default_factory=list)
-    diagnosis: str = ""
+_Verdict = Verdict
+_stage = stage
+Others = list[WsObservation]
 
 
 def classify_ws(obs: WsObservation, matrix: list[WsObservation] | None = None) -> ProbeResult:
@@ -56,12 +57,16 @@ def classify_ws(obs: WsObservation, matrix: list[WsObservation] | None = None) -
 
     The result lists the stages that ran up to and including the first
     failure, ``failed_stage`` (None when all passed), the diagnosis and the
-    evidence. Secrets are redacted by :meth:`ProbeResult.to_dict`; mask the
-    token in ``obs`` first (:func:`~whyloop.probes.ws.observations.masked`).
+    evidence. Statements about the port or path are checked against the
+    matrix's attempts on the same URL. Secrets are redacted by
+    :meth:`ProbeResult.to_dict`; mask the token in ``obs`` first
+    (:func:`~whyloop.probes.ws.observations.masked`).
     """
+    obs = settled(obs)
+    others = [settled(o) for o in matrix or []]
     result = ProbeResult(target=obs.url, kind="ws")
     for judge in _JUDGES:
-        verdict = judge(obs)
+        verdict = judge(obs, others)
         if verdict is None:
             continue
         result.stages.append(verdict.stage)
@@ -75,9 +80,9 @@ def classify_ws(obs: WsObservation, matrix: list[WsObservation] | None = None) -
     if obs.capped:
         result.evidence.append(f"overall cap: {obs.capped}")
     if matrix is not None:
-        result.auth_matrix = [classify_attempt(a) for a in matrix]
-        result.evidence.extend(matrix_evidence(result.auth_matrix))
-        note = matrix_note(result.auth_matrix)
+        rows, evidence, note = judge_matrix(others)
+        result.auth_matrix = rows
+        result.evidence.extend(evidence)
         if note:
             result.diagnosis = f"{result.diagnosis} {note}"
     return result
@@ -86,11 +91,7 @@ def classify_ws(obs: WsObservation, matrix: list[WsObservation] | None = None) -
 # -- one judge per stage: None when the stage does not apply ------------------
 
 
-def _stage(name: Stage, ok: bool, ms: float | None, summary: str, **detail: Any) -> StageResult:
-    return StageResult(name=name, ok=ok, ms=ms, detail={"summary": summary, **detail})
-
-
-def _judge_dns(obs: WsObservation) -> _Verdict | None:
+def _judge_dns(obs: WsObservation, others: Others) -> _Verdict | None:
     step = obs.dns
     if step is None:
         return None
@@ -125,7 +126,7 @@ def _judge_dns(obs: WsObservation) -> _Verdict | None:
     )
 
 
-def _judge_tcp(obs: WsObservation) -> _Verdict | None:
+def _judge_tcp(obs: WsObservation, others: Others) -> _Verdict | None:
     step = obs.tcp
     if step is None:
         return None
@@ -157,7 +158,7 @@ def _judge_tcp(obs: WsObservation) -> _Verdict | None:
     )
 
 
-def _judge_tls(obs: WsObservation) -> _Verdict | None:
+def _judge_tls(obs: WsObservation, others: Others) -> _Verdict | None:
     step = obs.tls
     if step is None or not obs.secure:
         return None
@@ -209,7 +210,7 @@ def _judge_tls(obs: WsObservation) -> _Verdict | None:
     )
 
 
-def _judge_upgrade(obs: WsObservation) -> _Verdict | None:
+def _judge_upgrade(obs: WsObservation, others: Others) -> _Verdict | None:
     step = obs.upgrade
     if step is None:
         return None
@@ -220,7 +221,7 @@ def _judge_upgrade(obs: WsObservation) -> _Verdict | None:
         "response_headers": dict(obs.response_headers),
     }
     if not step.ok:
-        summary, why = text.no_answer(obs)
+        summary, why = text.no_answer(obs, others)
         detail["error"] = step.error
         if obs.body:
             detail["received"] = text.snippet(obs.body, 300)
@@ -240,178 +241,48 @@ def _judge_upgrade(obs: WsObservation) -> _Verdict | None:
         summary = f"101 with an invalid handshake: {obs.handshake_error}"
         why = (
             f"The server answered 101 but the handshake is invalid ({obs.handshake_error}): "
-            "a proxy or the server rewrote the Upgrade, Connection or Sec-WebSocket-Accept headers."
+            "the server, or a proxy in between, rewrote the Upgrade, Connection or "
+            "Sec-WebSocket-Accept headers."
         )
         return _Verdict(_stage(Stage.UPGRADE, False, step.ms, summary, **detail), evidence, why)
     if obs.body:
         detail["body"] = text.snippet(obs.body, 300)
         evidence.append(f"upgrade: body {text.snippet(obs.body, 160)}")
-    if (
-        obs.status == 401
-    ):  # the handshake was answered; refusing the credential is the auth stage's call
+    if obs.plain is not None:
+        plain = obs.plain
+        detail["plain_get"] = (
+            {"status": plain.status, "error": plain.error}
+            if plain.error
+            else {
+                "status": plain.status,
+                "content_type": plain.header("content-type"),
+            }
+        )
+        seen = f"HTTP {plain.status}" if plain.status is not None else f"no answer ({plain.error})"
+        evidence.append(f"upgrade: a plain GET on the same URL got {seen}")
+    if status_for_auth(obs, others) or names_subprotocol(obs):
+        # the handshake was answered; the refusal is the auth (or subprotocol) stage's to judge
+        which = "subprotocol" if names_subprotocol(obs) else "auth"
         return _Verdict(
-            _stage(
-                Stage.UPGRADE, True, step.ms, "HTTP 401: credential refused (see auth)", **detail
-            ),
+            _stage(Stage.UPGRADE, True, step.ms, f"HTTP {obs.status}: see {which}", **detail),
             evidence,
         )
     summary = f"HTTP {obs.status} {obs.reason}".strip() + " instead of 101"
     return _Verdict(
         _stage(Stage.UPGRADE, False, step.ms, summary, **detail),
         evidence,
-        text.status_diagnosis(obs),
+        text.status_diagnosis(obs, others),
     )
 
 
-def _judge_subprotocol(obs: WsObservation) -> _Verdict | None:
-    if obs.status != 101:
-        return None
-    offered = ", ".join(obs.offered) or "none"
-    selected = obs.selected
-    summary = f"offered {offered}, selected {selected or 'none'}"
-    detail = {"offered": obs.offered, "selected": selected}
-    evidence = [f"subprotocol: {summary}"]
-    if (not obs.offered and selected is None) or (selected is not None and selected in obs.offered):
-        return _Verdict(_stage(Stage.SUBPROTOCOL, True, None, summary, **detail), evidence)
-    if selected is None:
-        later = ""
-        if obs.first is not None and obs.first.kind is EventKind.MESSAGE:
-            kind = message_type(obs.first.text) or "a message"
-            later = f" (clients that do not check, like this probe, went on to receive {kind})"
-        why = (
-            f"The handshake succeeded (101) but the server did not echo the offered subprotocol "
-            f"{obs.offered[0]}: browsers drop such a connection at once{later}; the server must "
-            "answer with Sec-WebSocket-Protocol set to one of the offered values."
-        )
-    elif not obs.offered:
-        why = f"The server selected the subprotocol {selected} although none was offered: clients must fail such a connection."
-    else:
-        why = f"The server selected the subprotocol {selected}, which was not offered ({offered}): clients must fail such a connection."
-    return _Verdict(_stage(Stage.SUBPROTOCOL, False, None, summary, **detail), evidence, why)
-
-
-def _judge_auth(obs: WsObservation) -> _Verdict | None:
-    if obs.status == 401:
-        summary = "HTTP 401 on the upgrade"
-        detail = {"method": obs.method.value, "status": 401}
-        return _Verdict(
-            _stage(Stage.AUTH, False, obs.upgrade.ms if obs.upgrade else None, summary, **detail),
-            [f"auth: {text.method_phrase(obs)}, {summary}"],
-            text.auth_401(obs),
-        )
-    if obs.status != 101:
-        return None
-    event = obs.first if obs.first is not None else obs.reply
-    detail: dict[str, Any] = {"method": obs.method.value}
-    if event is not None and event.kind is EventKind.CLOSE and event.code in AUTH_CLOSE_CODES:
-        summary = f"closed with {text.close_name(event.code)} after the handshake"
-        detail.update(close_code=event.code, close_reason=event.reason)
-        evidence = [f"auth: {text.method_phrase(obs)}, {summary} in {text.ms(event.ms)}"]
-        if event.reason:
-            evidence.append(f"auth: close reason {event.reason!r}")
-        return _Verdict(
-            _stage(Stage.AUTH, False, event.ms, summary, **detail),
-            evidence,
-            text.auth_close(obs, event),
-        )
-    ms = event.ms if event is not None and event.kind is EventKind.MESSAGE else None
-    summary = "no credential needed" if obs.method is AuthMethod.NONE else "accepted"
-    return _Verdict(
-        _stage(Stage.AUTH, True, ms, summary, **detail),
-        [f"auth: {text.method_phrase(obs)}, {summary}"],
-    )
-
-
-def _judge_welcome(obs: WsObservation) -> _Verdict | None:
-    if obs.status != 101 or obs.expect_first is None or obs.first is None:
-        return None
-    event, want = obs.first, obs.expect_first
-    got = message_type(event.text) if event.kind is EventKind.MESSAGE else None
-    detail: dict[str, Any] = {"expected": want, "received": got}
-    if event.kind is EventKind.MESSAGE and got == want:
-        return _Verdict(
-            _stage(Stage.WELCOME, True, event.ms, f"{want} after {text.ms(event.ms)}", **detail),
-            [f"welcome: {want} after {text.ms(event.ms)}"],
-        )
-    if event.kind is EventKind.MESSAGE:
-        detail["message"] = text.snippet(event.text, 300)
-        summary = f"first message was {got or 'not a typed JSON object'}, not {want}"
-        why = (
-            f"The first message was {got or 'not a JSON object with a type'} "
-            f"({text.snippet(event.text, 120)}), not {want}: the server speaks another protocol "
-            "version, or answered with an error."
-        )
-        return _Verdict(
-            _stage(Stage.WELCOME, False, event.ms, summary, **detail), [f"welcome: {summary}"], why
-        )
-    summary, why = text.welcome_missing(obs, event)
-    return _Verdict(
-        _stage(Stage.WELCOME, False, event.ms, summary, **detail), [f"welcome: {summary}"], why
-    )
-
-
-def _judge_echo(obs: WsObservation) -> _Verdict | None:
-    event = obs.reply
-    if obs.status != 101 or event is None:
-        return None
-    sent = message_type(obs.sent) or text.snippet(obs.sent, 40)
-    detail: dict[str, Any] = {"sent": obs.sent}
-    if event.kind is EventKind.MESSAGE:
-        got = message_type(event.text)
-        detail.update(reply_type=got, reply=text.snippet(event.text, 300))
-        summary = f"sent {sent}, got {got or text.snippet(event.text, 40)} in {text.ms(event.ms)}"
-        evidence = [f"echo: {summary}"]
-        if got == "error":
-            evidence.append(
-                f"echo: the server answered with an error: {text.snippet(event.text, 160)}"
-            )
-        return _Verdict(_stage(Stage.ECHO, True, event.ms, summary, **detail), evidence)
-    summary, why = text.echo_missing(obs, event, sent)
-    if event.kind is EventKind.CLOSE:
-        detail.update(close_code=event.code, close_reason=event.reason)
-    return _Verdict(
-        _stage(Stage.ECHO, False, event.ms, summary, **detail), [f"echo: {summary}"], why
-    )
-
-
-def _judge_close(obs: WsObservation) -> _Verdict | None:
-    event = obs.closing
-    if obs.status != 101 or event is None:
-        return None
-    detail: dict[str, Any] = {"close_code": event.code, "close_reason": event.reason}
-    if event.kind is EventKind.CLOSE and event.code in (1000, 1001, 1005):
-        summary = f"{text.close_name(event.code)} in {text.ms(event.ms)}"
-        return _Verdict(
-            _stage(Stage.CLOSE, True, event.ms, summary, **detail), [f"close: {summary}"]
-        )
-    if event.kind is EventKind.CLOSE:
-        summary = f"closed with {text.close_name(event.code)}" + (
-            f": {event.reason}" if event.reason else ""
-        )
-        why = f"The server answered the normal close (1000) with {text.close_name(event.code)}: it ended the session in error."
-    elif event.kind is EventKind.TIMEOUT:
-        summary = f"no close frame within {obs.timeout_s:.1f} s"
-        why = f"The server did not answer the close frame within {obs.timeout_s:g} s: it ignores the close handshake, so clients see 1006 after their own timeout."
-    else:
-        summary = (
-            "TCP closed without a close frame (1006)"
-            if event.kind is EventKind.EOF
-            else f"error: {event.text}"
-        )
-        why = "The server dropped the TCP connection without answering the close frame: clients see 1006 (abnormal closure)."
-    return _Verdict(
-        _stage(Stage.CLOSE, False, event.ms, summary, **detail), [f"close: {summary}"], why
-    )
-
-
-_JUDGES: tuple[Callable[[WsObservation], _Verdict | None], ...] = (
+_JUDGES: tuple[Callable[[WsObservation, Others], _Verdict | None], ...] = (
     _judge_dns,
     _judge_tcp,
     _judge_tls,
     _judge_upgrade,
-    _judge_subprotocol,
-    _judge_auth,
-    _judge_welcome,
-    _judge_echo,
-    _judge_close,
+    judge_subprotocol,
+    judge_auth,
+    judge_welcome,
+    judge_echo,
+    judge_close_stage,
 )

@@ -9,6 +9,12 @@
     result.diagnosis         # one or two sentences naming the likely cause
     result.to_dict()         # the --json object, secrets redacted
 
+A protocol in which the client speaks first, with an application handshake::
+
+    probe_ws(url, subprotocols=["graphql-transport-ws"], client_first=True,
+             send=['{"type": "connection_init", "payload": {"token": "{token}"}}'],
+             expect_reply="connection_ack", token=token, auth="none")
+
 ``probe_ws`` blocks (in a notebook too); in async code ``await probe_websocket(...)``.
 The options are checked by :class:`~whyloop.probes.ws.options.WsOptions`
 (:class:`~whyloop.errors.ProbeError` naming the bad parameter);
@@ -20,6 +26,7 @@ stage has its own timeout and each connection a cap of ``CAP_STAGES`` of them.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
@@ -39,16 +46,23 @@ if TYPE_CHECKING:
 
 __all__ = ["probe_many", "probe_websocket", "probe_ws", "results_frame"]
 
-#: the order auth auto prefers when several methods are accepted
-_PREFERRED = (AuthMethod.HEADER, AuthMethod.SUBPROTOCOL, AuthMethod.QUERY)
+#: the order auth auto prefers when several ways are accepted
+_PREFERRED = (
+    AuthMethod.HEADER,
+    AuthMethod.CREDENTIAL_HEADER,
+    AuthMethod.SUBPROTOCOL,
+    AuthMethod.QUERY,
+    AuthMethod.COOKIE,
+)
 
 
 async def _run(opts: WsOptions) -> ProbeResult:
     secret, shown = opts.token, redact_value(opts.token) if opts.token else ""
     matrix = None
-    method = AuthMethod.HEADER if opts.token else AuthMethod.NONE
-    if opts.auth is AuthMode.AUTO and opts.token:
-        methods = (AuthMethod.NONE, *_PREFERRED)
+    methods = opts.methods()
+    # with nothing accepted, the staged probe shows the refusal of the first credential given
+    method = methods[1] if len(methods) > 1 else AuthMethod.NONE
+    if opts.auth is AuthMode.AUTO and len(methods) > 1:
         tried = await asyncio.gather(*(record(opts.plan(m, auth_only=True)) for m in methods))
         matrix = [masked(o, secret, shown) for o in tried]
         accepted = {o.method for o in matrix if classify_attempt(o).accepted}
@@ -63,15 +77,32 @@ async def probe_websocket(url: str | WsOptions, **options: Any) -> ProbeResult:
     """Probe the WebSocket at ``url`` stage by stage and return the judged :class:`ProbeResult`.
 
     ``options`` are the fields of :class:`~whyloop.probes.ws.options.WsOptions`
-    (token, auth, origin, headers, expect_first, send, timeout, insecure,
+    (token, auth, origin, headers, cookies, subprotocols, expect_first, send,
+    send_binary, client_first, expect_reply, reject, timeout, insecure,
     subprotocol_format), documented there with their defaults; a built
-    ``WsOptions`` may be passed instead of the URL. With ``auth="auto"`` the
-    probe first tries no credential and the token as header, subprotocol and
-    query parameter (``result.auth_matrix``), then runs the staged probe with
-    the first accepted way. Raises ProbeError for bad options; network trouble
-    is reported in the result, never raised.
+    ``WsOptions`` may be passed instead of the URL. With ``auth="auto"`` and a
+    credential the probe first tries no credential and each credential alone
+    (the token as header, subprotocol and query parameter; the cookies; the
+    credential headers) in ``result.auth_matrix``, then runs the staged probe
+    with the first accepted way. Raises ProbeError for bad options; network
+    trouble is reported in the result, never raised.
     """
     return await _run(_options(url, options))
+
+
+def _signature() -> inspect.Signature:
+    """``(url, *, token=None, auth=..., ...)``: the options of WsOptions, for help() and for
+    callers that read the signature (the suite runner checks a probe's options against it)."""
+    params = [inspect.Parameter("url", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params += [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+        for f in fields(WsOptions)
+        if f.init and f.name != "url"
+    ]
+    return inspect.Signature(params, return_annotation=ProbeResult)
+
+
+probe_websocket.__signature__ = _signature()  # type: ignore[attr-defined]
 
 
 def _options(url: str | WsOptions, options: dict[str, Any]) -> WsOptions:

@@ -3,8 +3,10 @@
 :func:`record` resolves (``loop.getaddrinfo``), connects (``asyncio.open_connection``),
 starts TLS (``StreamWriter.start_tls``), then drives websockets' Sans-I/O
 :class:`~websockets.client.ClientProtocol` over those streams, so each stage
-has its own timer and its own ``asyncio.timeout``. It writes what it saw into
-a :class:`~whyloop.probes.ws.observations.WsObservation` and decides nothing:
+has its own timer and its own ``asyncio.timeout``; :mod:`.talk` holds the
+conversation on the open socket and :mod:`.plain` the plain GET asked after a
+refused upgrade. It writes what it saw into a
+:class:`~whyloop.probes.ws.observations.WsObservation` and decides nothing:
 :mod:`whyloop.probes.ws.judge` does. A cap bounds the whole connection.
 """
 
@@ -23,7 +25,6 @@ from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
-from websockets.protocol import State
 from websockets.typing import Origin, Subprotocol
 from websockets.uri import parse_uri
 
@@ -37,16 +38,19 @@ from whyloop.probes.ws.observations import (
     parse_http_head,
 )
 from whyloop.probes.ws.options import WsPlan
+from whyloop.probes.ws.patterns import message_type
 from whyloop.redact import redact_text
 
-__all__ = ["record"]
+__all__ = ["Connection", "record"]
 
 _READ = 65_536
 _KEEP_TEXT = 1_000
+#: events kept in ``WsObservation.events`` (more are still read, not kept)
+_KEEP_EVENTS = 200
 #: how long to keep reading the body of an answer websockets could not parse
 _DRAIN_S = 0.5
-#: messages skipped while waiting for the server's close frame (a chatty server)
-_MAX_SKIPPED = 100
+#: upgrade answers after which the probe asks the same URL once more, as a plain GET
+PLAIN_STATUSES = frozenset({400, 403, 404, 405, 426})
 
 
 def _ms(start: float) -> float:
@@ -83,15 +87,21 @@ async def record(plan: WsPlan) -> WsObservation:
         host=plan.host,
         port=plan.port,
         secure=plan.secure,
-        timeout_s=plan.grace_s if plan.auth_only else plan.timeout,
+        timeout_s=plan.timeout,
         method=plan.method,
         origin=plan.origin,
         offered=list(plan.subprotocols),
-        expect_first=plan.expect_first,
-        sent=plan.send,
+        expect_first=plan.first_pattern,
+        expect_reply=plan.reply_pattern,
+        reject=plan.reject_patterns,
+        client_first=plan.client_first,
+        messages=plan.shown_messages(),
+        grace_s=plan.grace_s,
+        auth_only=plan.auth_only,
+        credentials=list(plan.credentials),
         insecure=plan.insecure,
     )
-    conn = _Connection(plan, obs)
+    conn = Connection(plan, obs)
     try:
         async with asyncio.timeout(plan.total_s):
             await conn.run()
@@ -102,7 +112,7 @@ async def record(plan: WsPlan) -> WsObservation:
     return obs
 
 
-class _Connection:
+class Connection:
     """One connection's streams and protocol; each method is one stage."""
 
     def __init__(self, plan: WsPlan, obs: WsObservation) -> None:
@@ -114,26 +124,24 @@ class _Connection:
         self.eof = False
         self.waiting: str = "dns"  # the field a cap marks as timed out
         self.started = time.perf_counter()
+        #: messages sent so far (each event notes it: 0 means unsolicited)
+        self.sent = 0
 
     async def run(self) -> None:
+        from whyloop.probes.ws.plain import plain_get
+        from whyloop.probes.ws.talk import converse
+
         plan, obs = self.plan, self.obs
         addresses = await self.dns()
         if not addresses or not await self.tcp(addresses):
             return
         if plan.secure and not await self.tls():
             return
-        if not await self.upgrade():
-            return
-        if plan.auth_only:
-            obs.first = await self.next_event(plan.grace_s, "first")
-            return
-        if plan.expect_first is not None:
-            obs.first = await self.next_event(plan.timeout, "first")
-            if obs.first.kind is not EventKind.MESSAGE:
-                return
-        obs.reply = await self.exchange()
-        if obs.reply.kind is EventKind.MESSAGE:
-            obs.closing = await self.close()
+        if await self.upgrade():
+            await converse(self)
+        elif obs.status in PLAIN_STATUSES and not plan.auth_only:
+            self.begin("plain")
+            obs.plain = await plain_get(plan, self.obs.peer or plan.host)
 
     def begin(self, what: str) -> float:
         self.waiting, self.started = what, time.perf_counter()
@@ -143,6 +151,8 @@ class _Connection:
         obs, what = self.obs, self.waiting
         obs.capped = f"the whole probe exceeded {self.plan.total_s:g} s during {what}"
         if getattr(obs, what) is not None:  # that step had finished (a certificate peek ran over)
+            return
+        if what == "plain":
             return
         if what in ("dns", "tcp", "tls", "upgrade"):
             setattr(
@@ -243,7 +253,7 @@ class _Connection:
             return None
         finally:
             if writer is not None:
-                writer.close()
+                await _closed(writer)
 
     async def upgrade(self) -> bool:
         plan, obs = self.plan, self.obs
@@ -339,8 +349,22 @@ class _Connection:
                 self.writer.write_eof()
         await self.writer.drain()
 
+    def has_pending_frames(self) -> bool:
+        """True when a message or close frame already arrived and waits to be read."""
+        return any(
+            isinstance(f, Frame) and f.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CLOSE)
+            for f in self.pending
+        )
+
     async def next_event(self, timeout: float, field: str) -> WsEvent:
-        """Wait up to ``timeout`` for a whole message, a close frame or EOF."""
+        """Wait up to ``timeout`` for a whole message, a close frame or EOF; note it in ``events``."""
+        event = await self._next_event(timeout, field)
+        event.sent_before = self.sent
+        if len(self.obs.events) < _KEEP_EVENTS:
+            self.obs.events.append(event)
+        return event
+
+    async def _next_event(self, timeout: float, field: str) -> WsEvent:
         start = self.begin(field)
         parts: list[bytes] = []
         binary = False
@@ -352,14 +376,7 @@ class _Connection:
                         if not isinstance(frame, Frame):
                             continue
                         if frame.opcode is Opcode.CLOSE:
-                            assert self.protocol is not None
-                            close = self.protocol.close_rcvd
-                            return WsEvent(
-                                EventKind.CLOSE,
-                                _ms(start),
-                                code=close.code if close else 1005,
-                                reason=redact_text(close.reason if close else ""),
-                            )
+                            return self._close_event(start)
                         if frame.opcode in (Opcode.TEXT, Opcode.BINARY):
                             parts, binary = [bytes(frame.data)], frame.opcode is Opcode.BINARY
                         elif frame.opcode is Opcode.CONT:
@@ -367,7 +384,7 @@ class _Connection:
                         else:
                             continue  # ping and pong: the protocol answers pings itself
                         if frame.fin:
-                            return _message(b"".join(parts), binary, start)
+                            return self._message(b"".join(parts), binary, start)
                     if self.eof:
                         return WsEvent(EventKind.EOF, _ms(start))
                     await self.feed()
@@ -376,52 +393,65 @@ class _Connection:
         except OSError as exc:
             return WsEvent(EventKind.ERROR, _ms(start), text=_error(exc))
 
-    async def exchange(self) -> WsEvent:
-        """Send the echo message and wait for the reply."""
+    def _close_event(self, start: float) -> WsEvent:
         assert self.protocol is not None
-        if self.protocol.state is State.OPEN:  # else the server's close frame is the answer
-            try:
-                self.protocol.send_text(self.plan.send.encode())
-                await self.flush()
-            except OSError as exc:
-                return WsEvent(EventKind.ERROR, 0.0, text=_error(exc))
-        return await self.next_event(self.plan.timeout, "reply")
-
-    async def close(self) -> WsEvent:
-        """Send close 1000 and wait for the server's close frame (skipping late messages)."""
-        assert self.protocol is not None
-        start = time.perf_counter()
-        if self.protocol.state is State.OPEN:  # else the server closed first: read its frame
-            try:
-                self.protocol.send_close(1000)
-                await self.flush()
-            except OSError as exc:
-                return WsEvent(EventKind.ERROR, 0.0, text=_error(exc))
-        for _ in range(_MAX_SKIPPED):
-            left = self.plan.timeout - (time.perf_counter() - start)
-            event = await self.next_event(max(left, 0.0), "closing")
-            if event.kind is not EventKind.MESSAGE:
-                event.ms = _ms(start)
-                return event
+        close, first = self.protocol.close_rcvd, self.protocol.close_rcvd_then_sent
         return WsEvent(
-            EventKind.TIMEOUT, _ms(start), text=f"{_MAX_SKIPPED} messages, no close frame"
+            EventKind.CLOSE,
+            _ms(start),
+            code=close.code if close else 1005,
+            reason=redact_text(close.reason if close else ""),
+            by_server=first if first is not None else self.protocol.close_sent is None,
         )
+
+    def _message(self, data: bytes, binary: bool, start: float) -> WsEvent:
+        """A message event: its text shown redacted, and the patterns its raw text matched."""
+        raw = data.hex() if binary else data.decode("utf-8", "replace")
+        plan = self.plan
+        patterns = [plan.first_pattern, plan.reply_pattern, *plan.reject_patterns]
+        matched = tuple(
+            dict.fromkeys(
+                p.source for p in patterns if p is not None and p.matches(raw, binary=binary)
+            )
+        )
+        body = f"<{len(data)} bytes of binary>" if binary else raw
+        return WsEvent(
+            EventKind.MESSAGE,
+            _ms(start),
+            text=redact_text(body[:_KEEP_TEXT]),
+            binary=binary,
+            matched=matched,
+            type=None if binary else message_type(raw),
+        )
+
+    async def send(self, message: str | bytes) -> WsEvent | None:
+        """Send one message; None when sent, an error event when the socket refused it."""
+        assert self.protocol is not None
+        try:
+            if isinstance(message, bytes):
+                self.protocol.send_binary(message)
+            else:
+                self.protocol.send_text(message.encode())
+            await self.flush()
+        except OSError as exc:
+            return WsEvent(EventKind.ERROR, 0.0, text=_error(exc), sent_before=self.sent)
+        self.sent += 1
+        return None
 
     async def aclose(self) -> None:
         """Close the transport (bounded: a TLS peer may never answer close_notify)."""
         writer, self.writer = self.writer, None
         if writer is None:
             return
-        writer.close()
-        try:
-            async with asyncio.timeout(1.0):
-                await writer.wait_closed()
-        except (TimeoutError, OSError, ssl.SSLError):
-            pass
+        await _closed(writer)
 
 
-def _message(data: bytes, binary: bool, start: float) -> WsEvent:
-    body = f"<{len(data)} bytes of binary>" if binary else data.decode("utf-8", "replace")
-    return WsEvent(
-        EventKind.MESSAGE, _ms(start), text=redact_text(body[:_KEEP_TEXT]), binary=binary
-    )
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    """Close ``writer`` and wait (bounded: a TLS peer may never answer close_notify), so no
+    transport is left for the event loop to find unclosed when it ends."""
+    writer.close()
+    try:
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
+    except (TimeoutError, OSError, ssl.SSLError):
+        writer.transport.abort()

@@ -8,34 +8,38 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from whyloop.probes.ws.observations import AuthMethod, EventKind, IoFailure, WsEvent, WsObservation
+from whyloop.probes.ws.observations import EventKind, IoFailure, WsEvent, WsObservation
+from whyloop.probes.ws.patterns import Pattern, message_type
+from whyloop.probes.ws.protocols import CLOSE_NAMES, protocol_query
+from whyloop.probes.ws.protocols import close_name as _close_name
 
-CLOSE_NAMES = {
-    1000: "normal closure",
-    1001: "going away",
-    1002: "protocol error",
-    1003: "unsupported data",
-    1005: "no status",
-    1006: "abnormal closure",
-    1007: "invalid payload",
-    1008: "policy violation",
-    1009: "message too big",
-    1010: "mandatory extension",
-    1011: "internal error",
-    1012: "service restart",
-    1013: "try again later",
-    1014: "bad gateway",
-    3000: "unauthorized",
-    3003: "forbidden",
-}
+__all__ = [
+    "CLOSE_NAMES",
+    "all_good",
+    "cert_facts",
+    "cert_warnings",
+    "close_name",
+    "close_phrase",
+    "echo_missing",
+    "label",
+    "ms",
+    "no_answer",
+    "proxy_name",
+    "server_name",
+    "server_says",
+    "snippet",
+    "status_diagnosis",
+    "welcome_missing",
+]
+
 #: Server / Via values that mean a reverse proxy or load balancer answered
 _PROXIES = re.compile(
     r"(?i)\b(nginx|openresty|envoy|haproxy|cloudflare|awselb|elb|apache|caddy|traefik|istio|"
     r"google frontend|gfe|varnish|squid|akamai|cloudfront|kong|azure)\b"
 )
-_MISSING_TOKEN = re.compile(r"(?i)\b(no|missing)\b[^.]{0,40}\b(token|credential|authori[sz]ation)")
 _PROXY_FIX = (
     "it needs `proxy_http_version 1.1`, `proxy_set_header Upgrade $http_upgrade` and "
     '`proxy_set_header Connection "upgrade"` (or its equivalent)'
@@ -55,22 +59,22 @@ def snippet(value: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def close_name(code: int | None) -> str:
-    """``1008 (policy violation)``."""
-    if code is None:
-        return "no close code"
-    name = CLOSE_NAMES.get(code, "application code" if 4000 <= code < 5000 else "")
-    return f"{code} ({name})" if name else str(code)
+def close_name(code: int | None, protocol: str | None = None) -> str:
+    """``1008 (policy violation)``; an application code named by its subprotocol when known."""
+    return _close_name(code, protocol)
 
 
-def method_phrase(obs: WsObservation) -> str:
-    """How the credential was sent, as a phrase."""
-    return {
-        AuthMethod.NONE: "no credential sent",
-        AuthMethod.HEADER: "token in the Authorization header",
-        AuthMethod.SUBPROTOCOL: f"token as subprotocol {obs.offered[-1] if obs.offered else ''}".strip(),
-        AuthMethod.QUERY: "token in the ?token= query parameter",
-    }[obs.method]
+def close_phrase(obs: WsObservation, event: WsEvent) -> str:
+    """``4403 (graphql-transport-ws: Forbidden: ...), reason "Forbidden"`` for a close event."""
+    reason = f', reason "{event.reason}"' if event.reason else ", no reason given"
+    return close_name(event.code, obs.protocol) + reason
+
+
+def label(message: str | WsEvent) -> str:
+    """A message named for a sentence: its JSON type, else a short snippet of it."""
+    if isinstance(message, WsEvent):
+        return message.type or label(message.text)
+    return message_type(message) or snippet(message, 60)
 
 
 def server_name(obs: WsObservation) -> str | None:
@@ -114,12 +118,38 @@ def cert_warnings(host: str, cert: dict[str, Any]) -> list[str]:
     return out
 
 
-def no_answer(obs: WsObservation) -> tuple[str, str]:
-    """Summary and diagnosis when the upgrade request got no usable HTTP answer."""
+def _answered_elsewhere(
+    obs: WsObservation, others: Sequence[WsObservation]
+) -> WsObservation | None:
+    """Another attempt on the same host and port that got an HTTP answer (101 first)."""
+    same = [o for o in others if (o.host, o.port) == (obs.host, obs.port) and o.status is not None]
+    return next((o for o in same if o.status == 101), same[0] if same else None)
+
+
+def no_answer(obs: WsObservation, others: Sequence[WsObservation] = ()) -> tuple[str, str]:
+    """Summary and diagnosis when the upgrade request got no usable HTTP answer.
+
+    A statement about the port is checked against ``others`` (the auth
+    matrix's attempts): when one of them got an HTTP answer on the same port,
+    the port speaks HTTP and only this attempt was dropped.
+    """
     step = obs.upgrade
     assert step is not None
     t = obs.timeout_s
     hint = " (is it a TLS port? try wss://)" if not obs.secure and obs.port in (443, 8443) else ""
+    other = _answered_elsewhere(obs, others)
+    if other is not None:
+        what = {
+            IoFailure.TIMEOUT: f"no answer within {t:.1f} s",
+            IoFailure.EOF: "connection closed without an HTTP answer",
+            IoFailure.RESET: "connection reset without an HTTP answer",
+        }.get(step.failure or IoFailure.ERROR, f"not an HTTP answer: {step.error}")
+        return (
+            what,
+            f"This attempt got no usable answer to its upgrade request ({what}), but the attempt "
+            f"with {other.method.value} on the same port got HTTP {other.status}: the server speaks "
+            "HTTP there and dropped this request; compare what the two sent (the auth matrix).",
+        )
     if step.failure is IoFailure.TIMEOUT:
         got = f"; received only {snippet(obs.body, 80)!r}" if obs.body else ""
         return (
@@ -131,7 +161,7 @@ def no_answer(obs: WsObservation) -> tuple[str, str]:
         return (
             "connection closed without an HTTP answer",
             "The server closed the connection without answering the upgrade request: it does not "
-            f"speak HTTP on this port, or a proxy dropped the request{hint}.",
+            f"speak HTTP on this port, or something in between dropped the request{hint}.",
         )
     return (
         f"not an HTTP answer: {step.error}",
@@ -140,15 +170,60 @@ def no_answer(obs: WsObservation) -> tuple[str, str]:
     )
 
 
-def status_diagnosis(obs: WsObservation) -> str:
-    """Why a handshake answered with a status other than 101 (and not 401)."""
+def _plain_route(obs: WsObservation) -> str:
+    """What the plain GET on the same URL showed, as a clause; '' when it was not asked."""
+    plain = obs.plain
+    if plain is None or plain.status is None:
+        return ""
+    ctype = (plain.header("content-type") or "").split(";")[0].strip()
+    return f"a plain GET (no Upgrade) on the same URL got HTTP {plain.status}" + (
+        f" {ctype}" if ctype else ""
+    )
+
+
+def _query_clause(obs: WsObservation) -> str:
+    """For Engine.IO-style URLs: the query parameters that select the protocol, as a clause."""
+    found = protocol_query(obs.url)
+    if not found:
+        return ""
+    given = ", ".join(f"{k}={v}" for k, v in found.items() if k != "path")
+    given = f"here {given}" if given else "here neither is given"
+    return (
+        f"the query of an Engine.IO URL selects the protocol (EIO, transport; {given}): an "
+        "Engine.IO/Socket.IO server refuses "
+        "an upgrade without transport=websocket or with an EIO version it does not speak "
+        "(python-engineio under ASGI answers 403, others 400); today's clients send "
+        "?EIO=4&transport=websocket"
+    )
+
+
+def status_diagnosis(obs: WsObservation, others: Sequence[WsObservation] = ()) -> str:
+    """Why a handshake answered with a status other than 101 (and not one the auth stage judges).
+
+    A proxy is named only with evidence of one (a ``Via`` header, a proxy's
+    ``Server`` header); what the plain GET and the URL's query show is said
+    beside the status, and ``others`` (attempts on the same URL) are checked
+    before anything is said about the path.
+    """
     status = obs.status or 0
     proxy = proxy_name(obs)
     html = "<html" in obs.body.lower() or "text/html" in (obs.header("content-type") or "")
     page = f" (an HTML page: {server_says(obs.body)!r})" if html else ""
-    head = f"The server answered HTTP {status} instead of 101 Switching Protocols{page}"
+    said = f' (the server says: "{server_says(obs.body)}")' if obs.body and not html else ""
+    head = f"The server answered HTTP {status} instead of 101 Switching Protocols{page}{said}"
     if proxy:
-        head = f"{proxy} answered HTTP {status} instead of 101 Switching Protocols{page}"
+        head = f"{proxy} answered HTTP {status} instead of 101 Switching Protocols{page}{said}"
+    plain = _plain_route(obs)
+    plain_ok = (
+        obs.plain is not None and obs.plain.status is not None and 200 <= obs.plain.status < 300
+    )
+    query = _query_clause(obs)
+    upgraded = [o for o in others if o.status == 101 and o.host == obs.host and o.port == obs.port]
+    if upgraded and status in (400, 403, 404):
+        return (
+            f"{head}, while the attempt with {upgraded[0].method.value} on the same URL got 101: "
+            "the path serves WebSocket; this attempt's request was refused for what it carried."
+        )
     if proxy and status in (200, 400, 404, 405, 426):
         return (
             f"{head}: the request reached {proxy}, which most likely did not forward the upgrade "
@@ -156,16 +231,31 @@ def status_diagnosis(obs: WsObservation) -> str:
         )
     if status == 200:
         return f"{head}: a plain HTTP endpoint served the request as an ordinary GET, so this URL is not a WebSocket endpoint (wrong path or port)."
+    if plain_ok and status in (400, 403, 405, 426):
+        return (
+            f"{head}, and {plain}: {_path(obs.url)} is a plain HTTP route, not a WebSocket "
+            "route (no WebSocket route at this path: check the path and port)."
+        )
+    if query and status in (400, 403):
+        return f"{head}: {query}."
     if status == 403 and obs.origin:
         return f"{head} to a request carrying Origin: {obs.origin}: the server most likely refuses this origin; add it to the server's allowed origins, or probe without --origin to confirm."
     if status == 403:
-        return f"{head}: the server refused the upgrade; a path with no WebSocket route (Starlette and uvicorn answer 403), an access rule, or an origin check."
+        sent = ", ".join(c.phrase for c in obs.credentials)
+        cred = f", or it refuses the credential sent ({sent})" if sent else ""
+        return f"{head}: the server refused the upgrade; a path with no WebSocket route (Starlette and uvicorn answer 403), an access rule, or an origin check{cred}."
     if status == 404:
         return f"{head}: nothing serves WebSocket on {_path(obs.url)}; check the path."
     if status == 426:
-        return f"{head}: the server wants a WebSocket upgrade but did not see one, so something in between dropped the Upgrade/Connection headers."
+        return f"{head}: the server wants a WebSocket upgrade but did not see one, so the Upgrade/Connection headers were dropped on the way (by a proxy, if one is in between)."
     if status == 400:
-        return f"{head}: the upgrade request was refused as malformed; a proxy stripping the Upgrade/Connection headers, or an unsupported WebSocket version."
+        seen = f"; {plain}" if plain else ""
+        return (
+            f"{head}: the server refused the upgrade request as a bad request{seen}. No proxy "
+            "answered (no Via or proxy Server header): the route does not take this upgrade (a "
+            "WebSocket route wanting a query parameter, header or subprotocol it did not get, or "
+            "a plain HTTP route); the body above is its own account."
+        )
     if status in (301, 302, 303, 307, 308):
         where = obs.header("location") or "?"
         return f"{head}: a redirect to {where}; the probe does not follow redirects (it only targets the host you named), so probe that URL if it is right."
@@ -181,52 +271,6 @@ def _path(url: str) -> str:
     return (match.group(1) if match else "") or "/"
 
 
-def auth_401(obs: WsObservation) -> str:
-    """Why the upgrade got 401."""
-    said = f' (the server says: "{server_says(obs.body)}")' if obs.body else ""
-    if obs.method is AuthMethod.NONE:
-        return (
-            f"The server requires a credential and none was sent: HTTP 401 on the upgrade{said}. "
-            "Pass --token (or --token-env) and --auth auto to see which way it accepts one."
-        )
-    where = method_phrase(obs).replace("token in ", "").replace("token as ", "the ")
-    if _MISSING_TOKEN.search(obs.body):
-        return (
-            f"The server answered HTTP 401 saying it found no token, although the token was sent in "
-            f"{where}{said}: it does not read credentials from there; --auth auto shows which way it accepts."
-        )
-    return (
-        f"The server refused the token sent in {where} with HTTP 401{said}: the token is invalid "
-        "or expired, or the server does not read it from there (--auth auto shows which way it accepts)."
-    )
-
-
-_CLOSE_HINTS = (
-    (
-        "audience",
-        "the token was issued for another audience than the server expects: auth and backend disagree on the aud claim",
-    ),
-    ("expired", "the token has expired: get a fresh one"),
-    (
-        "signature",
-        "the token's signature does not verify: auth and backend use different signing keys",
-    ),
-    ("issuer", "the token's issuer is not the one the server trusts"),
-)
-
-
-def auth_close(obs: WsObservation, event: WsEvent) -> str:
-    """Why the server closed with a refusal code right after accepting the socket."""
-    reason = f', reason "{event.reason}"' if event.reason else ""
-    hint = next(
-        (h for key, h in _CLOSE_HINTS if key in event.reason.lower()), "it refused the credential"
-    )
-    return (
-        f"The handshake succeeded (101) but the server closed the connection with "
-        f"{close_name(event.code)} right after accepting it{reason}: {hint}."
-    )
-
-
 def welcome_missing(obs: WsObservation, event: WsEvent) -> tuple[str, str]:
     """Summary and diagnosis when the expected first message did not come."""
     want, t = obs.expect_first, obs.timeout_s
@@ -235,32 +279,47 @@ def welcome_missing(obs: WsObservation, event: WsEvent) -> tuple[str, str]:
         return (
             f"no message within {t:.1f} s",
             f"The handshake succeeded (101){echoed}, but no first message arrived within {t:g} s: "
-            f"the server accepts connections but never sends {want}.",
+            f"the server accepts connections but never sends {want}"
+            + (
+                " (if the client speaks first in this protocol, use --client-first)."
+                if want is not None and want.source != "connection_established"
+                else "."
+            ),
         )
     if event.kind is EventKind.CLOSE:
-        reason = f": {event.reason}" if event.reason else ""
         return (
-            f"closed with {close_name(event.code)} before {want}{reason}",
-            f"The server closed the connection with {close_name(event.code)} {ms(event.ms)} after the "
-            f"handshake, before sending {want}{reason}.",
+            f"closed with {close_name(event.code, obs.protocol)} before {want}",
+            f"The server closed the connection with {close_phrase(obs, event)}, {ms(event.ms)} "
+            f"after the handshake, before sending {want}.",
         )
     if event.kind is EventKind.EOF:
         return (
             f"TCP closed before {want}",
             f"The connection dropped without a close frame before {want} arrived: the server "
-            "crashed or a proxy cut the connection.",
+            "crashed or something in between cut the connection.",
         )
     return (f"error while waiting: {event.text}", f"Waiting for {want} failed: {event.text}.")
 
 
 def echo_missing(obs: WsObservation, event: WsEvent, sent: str) -> tuple[str, str]:
-    """Summary and diagnosis when the echo message got no reply."""
+    """Summary and diagnosis when a message sent got no answer."""
     t = obs.timeout_s
     if event.kind is EventKind.TIMEOUT:
+        want = (
+            ("no " + obs.expect_reply.describe().removeprefix("a "))
+            if obs.expect_reply
+            else "no reply"
+        )
+        skipped = [
+            label(e)
+            for e in obs.events
+            if e.kind is EventKind.MESSAGE and e.sent_before == len(obs.answers) and e is not event
+        ]
+        instead = f"; it sent {', '.join(skipped[:5])} instead" if skipped else ""
         return (
-            f"no reply to {sent} within {t:.1f} s",
-            f"The server took {sent} but sent no reply within {t:g} s: it does not answer this "
-            "message type, or its processing stalls.",
+            f"no {'reply' if not obs.expect_reply else obs.expect_reply} to {sent} within {t:.1f} s",
+            f"The server took {sent} but sent {want} within "
+            f"{t:g} s{instead}: it does not answer this message, or its processing stalls.",
         )
     if event.kind is EventKind.CLOSE:
         why = {
@@ -270,26 +329,35 @@ def echo_missing(obs: WsObservation, event: WsEvent, sent: str) -> tuple[str, st
             1011: "it hit an internal error",
         }.get(event.code or 0, "")
         return (
-            f"closed with {close_name(event.code)} after {sent}",
-            f"The server closed the connection with {close_name(event.code)} after receiving {sent}"
-            + (f": {why}." if why else "."),
+            f"closed with {close_name(event.code, obs.protocol)} after {sent}",
+            f"The server closed the connection with {close_phrase(obs, event)} after receiving "
+            f"{sent}" + (f": {why}." if why else "."),
         )
     if event.kind is EventKind.EOF:
         return (
             f"TCP closed after {sent}",
-            f"The connection dropped without a close frame after sending {sent}: the server crashed or a proxy cut the connection.",
+            f"The server dropped the connection without a close frame after receiving {sent}: "
+            "some servers hang up on a message they cannot parse (is it what this protocol "
+            "expects?); otherwise it crashed or something in between cut the connection.",
         )
     return (f"error: {event.text}", f"Sending {sent} failed: {event.text}.")
+
+
+def _named(pattern: Pattern) -> str:
+    return pattern.describe() if pattern.is_regex else pattern.source
 
 
 def all_good(obs: WsObservation) -> str:
     """The one-sentence summary of a probe where every stage passed."""
     parts = [f"handshake 101 in {ms(obs.upgrade.ms if obs.upgrade else None)}"]
-    if obs.first is not None and obs.expect_first:
-        parts.append(f"{obs.expect_first} after {ms(obs.first.ms)}")
+    if obs.first is not None and obs.expect_first and obs.first.kind is EventKind.MESSAGE:
+        parts.append(f"{_named(obs.expect_first)} after {ms(obs.first.ms)}")
     if obs.reply is not None:
-        parts.append(f"a reply in {ms(obs.reply.ms)}")
-    if obs.closing is not None:
+        what = _named(obs.expect_reply) if obs.expect_reply else f"a reply ({label(obs.reply)})"
+        parts.append(f"{what} in {ms(obs.reply.ms)}")
+    if obs.closing is not None and obs.closing.by_server:
+        parts.append(f"the server closed first ({obs.closing.code})")
+    elif obs.closing is not None:
         parts.append(f"a clean close ({obs.closing.code})")
     return "The WebSocket works end to end: " + ", ".join(parts) + "."
 
