@@ -71,6 +71,8 @@ PURE: list[str] = [
     *(f"ingest/logs/{m}.py" for m in ("lines", "records", "encoding", "formats", "logfmt")),
     *(f"analyze/{m}.py" for m in ("signatures", "categories", "summary", "flaky")),
     *(f"analyze/{m}.py" for m in ("evidence", "rules", "findings")),
+    *(f"analyze/{m}.py" for m in ("clusters", "correlate", "compare", "history", "verdict")),
+    *(f"analyze/templates{m}.py" for m in ("", "_mask", "_group", "_diff", "_failures")),
     "probes/hosts.py",
     "probes/tls.py",
     *(f"probes/ws/{m}.py" for m in ("observations", "judge", "matrix", "wording")),
@@ -78,6 +80,8 @@ PURE: list[str] = [
     *(f"probes/ws/{m}.py" for m in ("inputs", "recipes")),
     *(f"probes/http/{m}.py" for m in ("observations", "judge", "cors", "certs", "wording")),
     *(f"probes/suite/{m}.py" for m in ("spec", "verdicts", "load_stats")),
+    *(f"whys/{m}.py" for m in ("model", "evidence", "refs", "files", "reader", "cite")),
+    *(f"whys/{m}.py" for m in ("draft", "check", "verify", "render", "view")),
 ]
 EDGE = {
     "httpx",

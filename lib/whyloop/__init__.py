@@ -15,6 +15,7 @@ import importlib as _importlib
 import typing as _typing
 
 from whyloop.analyze import classify_reruns, derive_findings, summarize_logs, summarize_tests
+from whyloop.analyze.templates import mine_templates
 from whyloop.errors import (
     ConfigError,
     IngestError,
@@ -50,6 +51,7 @@ __all__ = [
     "__version__",
     "classify_reruns",
     "derive_findings",
+    "mine_templates",
     "probe_http",
     "probe_ws",
     "read_logs",

@@ -8,8 +8,13 @@ __all__ = [
     "LOG_COLUMNS",
     "LOG_LEVELS",
     "TEST_COLUMNS",
+    "ChangeKind",
     "Confidence",
+    "CriterionState",
+    "FlakeVerdict",
+    "LoopStatus",
     "Outcome",
+    "Side",
     "Stage",
     "TestFormat",
     "Verdict",
@@ -146,3 +151,60 @@ LOG_COLUMNS: tuple[str, ...] = (
 
 #: Normalised log levels, lowest first.
 LOG_LEVELS: tuple[str, ...] = ("TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL")
+
+
+class FlakeVerdict(StrEnum):
+    """What a test's history (and its retries) says about it: :func:`whyloop.analyze.history.flakiness`.
+
+    Apart from :class:`Verdict` (what reruns of one failure say), because history
+    can also call a test *new*; the values shared with it are spelled the same.
+    """
+
+    #: passed on retry in one run, or flipped between pass and fail past a threshold
+    FLAKY = "flaky"
+    #: no rule calls it flaky: it passes (or fails) run after run
+    CONSISTENT = "consistent"
+    #: failed within the window and has passed since, without flipping enough to be flaky
+    FIXED = "fixed"
+    #: first run in the latest iteration: no history to judge yet
+    NEW = "new"
+    #: too few runs for the history rules (fewer than ``min_runs``)
+    UNKNOWN = "unknown"
+
+
+class Side(StrEnum):
+    """Where the evidence puts a failure: in the test, or in the service it tests."""
+
+    #: nothing seen beyond the test itself (not proof that the test is at fault)
+    TEST = "test"
+    #: the same failure or log template at the same time in other tests, or a failed probe
+    SERVICE = "service"
+
+
+class ChangeKind(StrEnum):
+    """How a test's result changed from one iteration to the next (the iteration diff)."""
+
+    #: fails now; never failed before in the history compared
+    NEW_FAILURE = "new_failure"
+    #: failed last time it gave a result; passes now
+    FIXED = "fixed"
+    #: failed last time it gave a result; fails now
+    STILL_FAILING = "still_failing"
+    #: fails now; failed earlier, then passed (it was fixed and broke again)
+    REGRESSED = "regressed"
+
+
+class CriterionState(StrEnum):
+    """The state of one exit criterion of the loop: met, not met, or not computable."""
+
+    MET = "met"
+    NOT_MET = "not_met"
+    #: the data to compute the figure is missing (counts as not met)
+    UNKNOWN = "unknown"
+
+
+class LoopStatus(StrEnum):
+    """The loop's verdict: go round again, or stop: every exit criterion is met."""
+
+    CONTINUE = "continue"
+    DONE = "done"

@@ -16,12 +16,16 @@ import pytest
 
 import whyloop
 from tests.support import TIMEOUT_SCALE
+from whyloop.analyze.clusters import cluster_failures
+from whyloop.analyze.correlate import correlate_logs
 from whyloop.analyze.findings import Finding, derive_findings
+from whyloop.analyze.rules import RULES
 from whyloop.probes.http.probe import probe_http
 from whyloop.probes.ws.probe import probe_ws
 from whyloop.results import Stage
 from whyloop.sandbox import EXPECTED_FAILURES, Sandbox, run_e2e, up
 from whyloop.sandbox.faults import Fault
+from whyloop.whys.draft import draft_from_tables
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +149,18 @@ def test_e2e_failures_and_logs_name_each_fault_by_stage_and_cause(
     names = {t.split("::")[-1] for t in top.affected_tests}
     if fault != "flaky-messages":  # its failures depend on the order of the runs' requests
         assert names == set(EXPECTED_FAILURES[fault]), names ^ set(EXPECTED_FAILURES[fault])
+    # the same run through the loop analysis: its largest cluster is the fault's failures, a
+    # telling log line is among the top three for them, and the drafted first why names it
+    clusters = cluster_failures(tests)
+    largest = {t.split("::")[-1] for t in clusters.iloc[0]["tests"]}
+    assert largest <= set(EXPECTED_FAILURES[fault]) | names, (fault, largest)
+    pattern = {r.name: r.log_pattern for r in RULES}[top.rule]
+    near = correlate_logs(tests, logs, slack_s=5.0)
+    if pattern and fault != "slow-agent":  # a client timeout leaves no log line of its own
+        best = near[near["rank"] <= 3]
+        told = best[best["message"].str.contains(pattern, case=False, regex=True, na=False)]
+        assert not told.empty, (fault, best[["test_id", "message", "reasons"]].to_string())
+    analysis = draft_from_tables({"tests": tests, "logs": logs}, loop="sandbox", iteration="1")
+    first = analysis.why(1).becauses[0]
+    assert first.status == "hypothesis" and first.evidence, first
+    assert top.likely_cause in first.text, (first.text, top.likely_cause)

@@ -38,6 +38,7 @@ def test_the_walk_finds_every_command_group() -> None:
         "probe",
         "rerun",
         "findings",
+        "whys",
         "demo",
     }
     assert ("probe", "suite") in LEAVES and ("sandbox", "e2e") in LEAVES

@@ -30,7 +30,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from whyloop.cli import demo, findings, ingest, probe, rerun, sandbox, store
+from whyloop.cli import demo, findings, ingest, probe, rerun, sandbox, store, whys
 from whyloop.cli.options import flag_message
 from whyloop.errors import WhyloopError
 from whyloop.redact import redact_text
@@ -38,7 +38,7 @@ from whyloop.redact import redact_text
 __all__ = ["GROUPS", "build_parser", "main"]
 
 #: the command groups, in the order ``whyloop --help`` lists them
-GROUPS = (ingest, store, sandbox, probe, rerun, findings, demo)
+GROUPS = (ingest, store, sandbox, probe, rerun, findings, whys, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,302 @@
+"""Five-whys analyses as YAML files: one file per analysis, a fixed style, exact round trips.
+
+Pure (files only). The default home is ``data/whys/<loop>/<id>.yaml``, beside
+the iteration store (:func:`whys_dir` gives it for any store root). The
+style is fixed so that diffs read well in review: keys in one order (the
+model's), every text on one line (a changed field is a changed line), block
+style for lists, texts with line breaks as literal blocks, dates as
+``2026-12-01``. :func:`load` then :func:`save` writes back the same bytes;
+a file a person edited in another style is written back as it was when
+nothing changed, and in the fixed style once something did.
+
+A file with an error raises one line naming the file, the line and the field::
+
+    data/whys/demo/demo-3.yaml:23: whys[0].becauses[1].status: 'confimed' is not one of
+    hypothesis, confirmed, refuted
+
+Every text is redacted (:func:`whyloop.redact.redact_text`) as it is written.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from whyloop.errors import WhysError
+from whyloop.redact import redact_text
+from whyloop.store import DEFAULT_ROOT
+from whyloop.whys.model import (
+    Analysis,
+    Because,
+    Cause,
+    Countermeasure,
+    Evidence,
+    StepStatus,
+    Why,
+)
+from whyloop.whys.reader import FORMAT, BadField, dotted, field_lines, read_analysis
+
+__all__ = [
+    "DEFAULT_DIR",
+    "FORMAT",
+    "default_path",
+    "dumps",
+    "list_analyses",
+    "load",
+    "loads",
+    "save",
+    "whys_dir",
+]
+
+#: where analyses live by default: beside the iteration store
+DEFAULT_DIR = DEFAULT_ROOT.parent / "whys"
+_SOURCE = "_source"  # the text and data an analysis was loaded from, to write back unchanged
+
+
+def whys_dir(store_root: str | Path = DEFAULT_ROOT) -> Path:
+    """The analyses' folder beside a store root: ``data/iterations`` -> ``data/whys``."""
+    return Path(store_root).parent / "whys"
+
+
+def default_path(analysis: Analysis, root: str | Path = DEFAULT_DIR) -> Path:
+    """``root/<loop>/<id>.yaml`` (``root/<id>.yaml`` for an analysis of no loop)."""
+    folder = Path(root) / analysis.loop if analysis.loop else Path(root)
+    return folder / f"{analysis.id}.yaml"
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+class _Dumper(yaml.SafeDumper):
+    """The one style: block lists indented under their key, texts plain where YAML allows."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def _clean(value: str) -> str:
+    return redact_text(str(value))
+
+
+def _evidence(e: Evidence) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": e.kind.value, "ref": _clean(e.ref), "text": _clean(e.text)}
+    if e.stage is not None:
+        out["stage"] = e.stage
+    if e.claim is not None:
+        out["claim"] = e.claim.value
+    return out
+
+
+def _because(b: Because) -> dict[str, Any]:
+    out: dict[str, Any] = {"text": _clean(b.text), "status": b.status.value}
+    if b.stage is not None:
+        out["stage"] = b.stage
+    out["source"] = _clean(b.source)
+    out["evidence"] = [_evidence(e) for e in b.evidence]
+    out["history"] = [
+        {"at": c.at, "by": _clean(c.by), "status": c.status.value, "note": _clean(c.note)}
+        for c in b.history
+    ]
+    if b.why is not None:
+        out["why"] = _why(b.why)
+    return out
+
+
+def _why(w: Why) -> dict[str, Any]:
+    return {
+        "question": _clean(w.question),
+        "tests": list(w.tests),
+        "clusters": list(w.clusters),
+        "becauses": [_because(b) for b in w.becauses],
+    }
+
+
+def _cause(c: Cause | None) -> dict[str, Any] | None:
+    return None if c is None else {"id": c.id, "text": _clean(c.text), "step": c.step}
+
+
+def _countermeasure(c: Countermeasure) -> dict[str, Any]:
+    v = c.verified
+    return {
+        "id": c.id,
+        "action": _clean(c.action),
+        "addresses": list(c.addresses),
+        "owner": _clean(c.owner),
+        "due": c.due,
+        "verify_tests": list(c.verify_tests),
+        "verify_probes": list(c.verify_probes),
+        "done": c.done,
+        "verified": None
+        if v is None
+        else {
+            "ok": v.ok,
+            "iteration": v.iteration,
+            "figures": _clean(v.figures),
+            "at": v.at,
+            "by": _clean(v.by),
+        },
+    }
+
+
+def to_data(a: Analysis) -> dict[str, Any]:
+    """The analysis as plain data, in the file's key order, texts redacted."""
+    return {
+        "format": FORMAT,
+        "id": a.id,
+        "title": _clean(a.title),
+        "problem": _clean(a.problem),
+        "loop": a.loop,
+        "iterations": list(a.iterations),
+        "clusters": list(a.clusters),
+        "created": a.created,
+        "notes": [_clean(n) for n in a.notes],
+        "whys": [_why(w) for w in a.whys],
+        "trigger": _cause(a.trigger),
+        "root_causes": [_cause(c) for c in a.root_causes],
+        "contributing": [_cause(c) for c in a.contributing],
+        "countermeasures": [_countermeasure(c) for c in a.countermeasures],
+    }
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return yaml.dump(
+        data,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1_000_000,  # never wrap: one field, one line
+    )
+
+
+def dumps(analysis: Analysis) -> str:
+    """The file's text: the loaded text itself when nothing changed, else the fixed style."""
+    data = to_data(analysis)
+    source = getattr(analysis, _SOURCE, None)
+    if source is not None and source[1] == data:
+        return source[0]
+    return _dump(data)
+
+
+def save(analysis: Analysis, path: str | Path | None = None, *, replace: bool = False) -> Path:
+    """Write ``analysis`` to ``path`` (default: ``analysis.path``, else :func:`default_path`).
+
+    The file it was loaded from is written over; any other existing file is
+    refused (WhysError) unless ``replace=True``, so a fresh draft never
+    overwrites an analysis someone worked on. The write is atomic.
+    """
+    target = Path(path) if path is not None else analysis.path or default_path(analysis)
+    source = getattr(analysis, "_loaded_from", None)
+    if target.exists() and not replace and source != target.resolve():
+        raise WhysError(
+            "an analysis is already there: load it (whys.load) or pass replace=True (--replace)",
+            path=str(target),
+        )
+    text = dumps(analysis)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # a name of our own rather than mkstemp's, so the file gets the umask's mode, not 0600
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    analysis.path = target
+    object.__setattr__(analysis, "_loaded_from", target.resolve())
+    object.__setattr__(analysis, _SOURCE, (text, yaml.safe_load(text)))
+    return target
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def loads(text: str, *, path: str | Path | None = None) -> Analysis:
+    """An analysis from YAML text; WhysError naming ``path``, the line and the field."""
+    where = None if path is None else str(path)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise WhysError(
+            f"not valid YAML: {problem}", path=where, line=mark.line + 1 if mark else None
+        ) from None
+    if node is None:
+        raise WhysError("empty file: not a five-whys analysis", path=where)
+    try:
+        analysis = read_analysis(data)
+    except BadField as bad:
+        lines = field_lines(node)
+        key = bad.path
+        while key not in lines and key:
+            key = key[:-1]
+        raise WhysError(
+            f"{dotted(bad.path)}: {bad.reason}", path=where, line=lines.get(key)
+        ) from None
+    object.__setattr__(analysis, _SOURCE, (text, data))
+    return analysis
+
+
+def load(path: str | Path) -> Analysis:
+    """Read one analysis file; ``save()`` afterwards writes it back in place."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WhysError("no such five-whys file", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WhysError(f"cannot read: {exc}", path=str(path)) from None
+    analysis = loads(text, path=path)
+    analysis.path = path
+    object.__setattr__(analysis, "_loaded_from", path.resolve())
+    return analysis
+
+
+def list_analyses(root: str | Path = DEFAULT_DIR, loop: str | None = None) -> pd.DataFrame:
+    """One row per analysis file under ``root`` (of ``loop``): its steps and countermeasures.
+
+    Columns: ``path, id, loop, iterations, whys, hypothesis, confirmed,
+    refuted, root_causes, countermeasures, done, verified, error``; a file that
+    does not load is listed with its one-line ``error``.
+    """
+    base = Path(root) / loop if loop else Path(root)
+    rows = []
+    for path in sorted(base.rglob("*.yaml")) if base.is_dir() else []:
+        row: dict[str, Any] = {"path": str(path), "error": ""}
+        try:
+            a = load(path)
+        except WhysError as exc:
+            rows.append({**row, "error": str(exc)})
+            continue
+        statuses = [b.status for b in a.steps()]
+        row.update(
+            id=a.id,
+            loop=a.loop,
+            iterations=",".join(a.iterations),
+            whys=len(a.whys),
+            **{s.value: statuses.count(s) for s in StepStatus},
+            root_causes=len(a.root_causes),
+            countermeasures=len(a.countermeasures),
+            done=sum(c.done for c in a.countermeasures),
+            verified=sum(bool(c.verified and c.verified.ok) for c in a.countermeasures),
+        )
+        rows.append(row)
+    columns = ["path", "id", "loop", "iterations", "whys", *(s.value for s in StepStatus)]
+    columns += ["root_causes", "countermeasures", "done", "verified", "error"]
+    return pd.DataFrame(rows, columns=columns)
