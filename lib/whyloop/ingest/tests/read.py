@@ -134,7 +134,9 @@ def read_test_files(
     parts: list[tuple[ParsedTests, str]] = []
     warnings: list[str] = []
     files: list[dict[str, Any]] = []
-    with no_gc():  # one pause for all the files: paused per file it costs more than a parse
+    # one collector pause for all the files and their frame: a collection midway would
+    # traverse every row built so far
+    with no_gc():
         for path in expand_paths(paths):
             try:
                 parsed = read_test_file(path)
@@ -157,8 +159,8 @@ def read_test_files(
                 }
             )
             parts.append((parsed, str(path)))
-    df = _allure_runs(frame_of_files(parts))
-    del parts
+        df = _allure_runs(frame_of_files(parts))
+        del parts
     # results carry what the tests printed: tokens and auth headers among it
     df = redact_frame(df, ["message", "details", "stdout", "stderr", "properties"])
     table = pd.DataFrame(files, columns=list(FILE_COLUMNS))
@@ -202,8 +204,7 @@ def _count_each_run_once(
     """
     if df.empty:
         return df
-    final = final_executions(df)
-    counts = final.groupby("file", sort=False, observed=True)["test_id"].nunique()
+    counts = _distinct_ids_per_file(df)
     files["tests"] = files["path"].map(counts).fillna(0).astype("int64")
     formats = dict(zip(files["path"], files["format"], strict=True))
     # one run written twice is two files of different formats with as many tests each
@@ -217,12 +218,10 @@ def _count_each_run_once(
     if not candidates:
         return df
     wanted = [p for paths in candidates.values() for p in paths]
-    subset = final[final["file"].isin(wanted)]
+    subset = df.loc[df["file"].isin(wanted), ["file", "test_id", "start", "stop"]]
     tests = subset.groupby("file", sort=False, observed=True)["test_id"].agg(frozenset)
-    spans = (
-        df[df["file"].isin(wanted)]
-        .groupby("file", sort=False, observed=True)
-        .agg(start=("start", "min"), stop=("stop", "max"))
+    spans = subset.groupby("file", sort=False, observed=True).agg(
+        start=("start", "min"), stop=("stop", "max")
     )
     by_ids: dict[frozenset[str], list[str]] = {}
     for path, ids in tests.items():
@@ -250,6 +249,16 @@ def _count_each_run_once(
     if not dropped:
         return df
     return df[~df["file"].isin(dropped)].reset_index(drop=True)
+
+
+def _distinct_ids_per_file(df: pd.DataFrame) -> dict[str, int]:
+    """How many tests each file holds: its rows that are a test's first execution (``rerun`` 0).
+
+    Counting distinct ids over the text instead would cost several times a
+    large file's own size in memory.
+    """
+    first = df.loc[df["rerun"].to_numpy() == 0, "file"]
+    return {str(k): int(v) for k, v in first.value_counts(sort=False).items()}
 
 
 def _overlap(spans: pd.DataFrame, a: str, b: str) -> bool:
