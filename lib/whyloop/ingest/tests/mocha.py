@@ -46,6 +46,21 @@ from whyloop.schema import Outcome, TestFormat
 __all__ = ["parse_mocha_json", "parse_mochawesome"]
 
 
+def _hook_row(hook: dict[str, Any], file: str) -> dict[str, Any]:
+    """A failed before/after hook: an ``error`` row of its own, not one of the tests."""
+    classname, name, test_id = _names(hook, file)
+    return result_row(
+        file,
+        classname,
+        name,
+        Outcome.ERROR,
+        test_id=test_id,
+        duration=seconds(hook.get("duration"), 0.001),
+        properties={"hook": True},
+        **_error(hook.get("err")),
+    )
+
+
 def _names(test: dict[str, Any], file: str) -> tuple[str, str, str]:
     """(classname, name, test_id) from Mocha's ``title`` and ``fullTitle``."""
     title = str(test.get("title") or "")
@@ -125,20 +140,7 @@ def parse_mocha_json(stream: BinaryIO, path: str) -> ParsedTests:
         )
     for hook in lists["failures"]:
         if key(hook) not in seen:  # a failed hook: not one of the tests
-            file = relative(str(hook.get("file") or ""), root)
-            classname, name, test_id = _names(hook, file)
-            rows.append(
-                result_row(
-                    file,
-                    classname,
-                    name,
-                    Outcome.ERROR,
-                    test_id=test_id,
-                    duration=seconds(hook.get("duration"), 0.001),
-                    properties={"hook": True},
-                    **_error(hook.get("err")),
-                )
-            )
+            rows.append(_hook_row(hook, relative(str(hook.get("file") or ""), root)))
     stats = doc["stats"]
     declared = Declared(
         tests=as_count(stats.get("tests")),
@@ -176,19 +178,7 @@ def parse_mochawesome(stream: BinaryIO, path: str) -> ParsedTests:
                 rows.append(_awesome_row(test, file))
         for hook in [*(suite.get("beforeHooks") or []), *(suite.get("afterHooks") or [])]:
             if isinstance(hook, dict) and (hook.get("fail") or hook.get("state") == "failed"):
-                classname, name, test_id = _names(hook, file)
-                rows.append(
-                    result_row(
-                        file,
-                        classname,
-                        name,
-                        Outcome.ERROR,
-                        test_id=test_id,
-                        duration=seconds(hook.get("duration"), 0.001),
-                        properties={"hook": True},
-                        **_error(hook.get("err")),
-                    )
-                )
+                rows.append(_hook_row(hook, file))
     stats = doc.get("stats") if isinstance(doc.get("stats"), dict) else {}
     pending, skipped = as_count(stats.get("pending")), as_count(stats.get("skipped"))
     declared = Declared(
