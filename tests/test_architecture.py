@@ -82,6 +82,7 @@ PURE: list[str] = [
     *(f"probes/suite/{m}.py" for m in ("spec", "verdicts", "load_stats")),
     *(f"whys/{m}.py" for m in ("model", "evidence", "refs", "files", "reader", "cite")),
     *(f"whys/{m}.py" for m in ("draft", "check", "verify", "render", "view")),
+    *(f"report/{m}.py" for m in ("sections", "metrics", "params", "outputs")),
 ]
 EDGE = {
     "httpx",

@@ -39,6 +39,7 @@ def test_the_walk_finds_every_command_group() -> None:
         "rerun",
         "findings",
         "whys",
+        "report",
         "demo",
     }
     assert ("probe", "suite") in LEAVES and ("sandbox", "e2e") in LEAVES
