@@ -1,19 +1,21 @@
 """``make demo``: the main job end to end against the bundled sandbox.
 
-One turn of the loop: start the sandbox with two faults switched on, run the
+One turn of the loop (:func:`live_run` + :func:`save_run`): start the sandbox
+in a fresh state folder (so its logs are that run's alone), run the
 priority-1 e2e suite against it, rerun what failed (flaky or consistent?),
 probe the WebSocket stage by stage with every way of sending the token, stop
-the sandbox, ingest the results and the services' logs, derive findings, save
-it all as an iteration in the store, read it back and print what an iteration
-report starts with: pass rates by category, failures grouped by signature, and
-the findings with their evidence. ``offline=True`` does the ingest-to-findings
-part from the recorded sample in ``whyloop/sandbox/sample/`` without starting anything.
+the sandbox, ingest the results and the services' logs, derive findings and
+save it all as an iteration in the store. The live demo runs two such turns
+as one loop, with five whys and a report each (:mod:`.demo_loop`).
+``offline=True`` does the ingest-to-findings part from the recorded sample in
+``whyloop/sandbox/sample/`` without starting anything, and prints what an
+iteration report starts with: pass rates by category, failures grouped by
+signature, and the findings with their evidence.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +32,9 @@ from whyloop.results import ProbeResult
 from whyloop.sandbox import SAMPLE
 from whyloop.store import Store
 
-__all__ = ["DEMO_FAULTS", "run_demo"]
+__all__ = ["DEMO_FAULTS", "LiveRun", "live_run", "run_demo", "save_run"]
 
+#: the faults of the offline sample; the live demo's first iteration has ws-no-welcome alone
 DEMO_FAULTS = ("ws-no-welcome", "db-locked")
 
 
@@ -58,15 +61,19 @@ def _read_results(path: Path) -> pd.DataFrame:
     return read_tests(path, categories=SAMPLE / "categories.yaml")
 
 
-def _live_run(workdir: Path) -> LiveRun:
-    """Run the e2e suite, rerun its failures and probe the WebSocket against a fresh sandbox."""
+def live_run(workdir: Path, faults: tuple[str, ...] = DEMO_FAULTS) -> LiveRun:
+    """Run the e2e suite, rerun its failures and probe the WebSocket against a fresh sandbox.
+
+    The sandbox's state and logs go to ``workdir/sandbox``, which must be new:
+    the logs ingested are this run's alone. Nothing is left running.
+    """
     from whyloop.probes import probe_ws, rerun_failures
     from whyloop.sandbox import run_e2e, up
     from whyloop.sandbox.runner import E2E_DIR
 
     results = workdir / "report-log.jsonl"
-    print(f"starting the sandbox with faults: {', '.join(DEMO_FAULTS)}", flush=True)
-    with up(faults=DEMO_FAULTS, state_dir=workdir / "sandbox") as box:
+    print(f"starting the sandbox with faults: {', '.join(faults) or 'none'}", flush=True)
+    with up(faults=faults, state_dir=workdir / "sandbox") as box:
         print(f"running the e2e suite against {box.backend_url} ...", flush=True)
         run_e2e(
             backend_url=box.backend_url,
@@ -91,7 +98,9 @@ def _live_run(workdir: Path) -> LiveRun:
             env=env,
             timeout_s=180,
         )
-        print(f"probing {box.ws_url} stage by stage, every way of sending the token ...")
+        print(
+            f"probing {box.ws_url} stage by stage, every way of sending the token ...", flush=True
+        )
         probe = probe_ws(box.ws_url, token=_token(box.auth_url), auth="auto", timeout=3.0)
         logs = sorted(Path(p) for p in box.log_paths.values())
     return LiveRun(results, tests, logs, [probe], reruns)
@@ -124,37 +133,58 @@ def _print(tests: pd.DataFrame, logs: pd.DataFrame, findings: list[Finding]) -> 
     print(format_findings(findings))
 
 
-def run_demo(*, store_root: Path, offline: bool = False, loop: str = "demo") -> int:
-    """Run one loop iteration (live against the sandbox, or from the sample) and print it."""
-    with tempfile.TemporaryDirectory(prefix="whyloop-demo-") as tmp:
-        if offline:
-            results = SAMPLE / "tests"
-            run = LiveRun(
-                results, _read_results(results), sorted((SAMPLE / "logs").glob("*.jsonl"))
-            )
-        else:
-            run = _live_run(Path(tmp))
-        tests = run.tests
-        logs = read_logs([str(p) for p in run.logs])
-        tables: dict[str, pd.DataFrame] = {"tests": tests, "logs": logs}
-        verdicts = None
-        if run.reruns is not None:
-            verdicts = classify_reruns(tests, run.reruns)
-            tables.update(reruns=run.reruns, rerun_verdicts=verdicts)
-        if run.probes:
-            tables["probes"] = results_frame(run.probes)
-        findings = derive_findings(run.probes, reruns=verdicts, logs=logs, tests=tests)
-        tables["findings"] = findings_frame(findings)
-        store = Store(store_root)
-        folder = store.write(
-            loop,
-            sources=[str(run.results), *map(str, run.logs)],
-            meta={"faults": [] if offline else list(DEMO_FAULTS)},
-            **tables,
-        )
+def save_run(
+    store: Store, loop: str, run: LiveRun, faults: tuple[str, ...]
+) -> tuple[Path, list[Finding], pd.DataFrame | None]:
+    """Ingest ``run``'s results and logs, derive findings, save a new iteration of ``loop``.
+
+    Returns the iteration folder, the findings and the rerun verdicts (None without reruns).
+    """
+    tests = run.tests
+    logs = read_logs([str(p) for p in run.logs])
+    tables: dict[str, pd.DataFrame] = {"tests": tests, "logs": logs}
+    verdicts = None
+    if run.reruns is not None:
+        verdicts = classify_reruns(tests, run.reruns)
+        tables.update(reruns=run.reruns, rerun_verdicts=verdicts)
+    if run.probes:
+        tables["probes"] = results_frame(run.probes)
+    findings = derive_findings(run.probes, reruns=verdicts, logs=logs, tests=tests)
+    tables["findings"] = findings_frame(findings)
+    folder = store.write(
+        loop,
+        sources=[str(run.results), *map(str, run.logs)],
+        meta={"faults": list(faults)},
+        **tables,
+    )
+    return folder, findings, verdicts
+
+
+def run_demo(
+    *,
+    store_root: Path,
+    offline: bool = False,
+    loop: str | None = None,
+    out_root: Path = Path("reports"),
+    workdir: Path | None = None,
+) -> int:
+    """The demo: two live iterations with whys and reports, or one offline from the sample.
+
+    Live, ``loop`` defaults to the next free ``demo-N`` of the store and the
+    reports go to ``out_root/<loop>/iteration-NNN``; ``workdir`` (default: a
+    temporary folder, removed) holds the sandboxes' state and logs.
+    Offline, ``loop`` defaults to ``demo`` and nothing is reported.
+    """
+    if not offline:
+        from whyloop.sandbox.demo_loop import run_loop
+
+        return run_loop(store_root=store_root, loop=loop, out_root=out_root, workdir=workdir)
+    loop = loop or "demo"
+    results = SAMPLE / "tests"
+    run = LiveRun(results, _read_results(results), sorted((SAMPLE / "logs").glob("*.jsonl")))
+    store = Store(store_root)
+    folder, findings, _ = save_run(store, loop, run, ())
+    tables = store.manifest(loop, folder.name)["tables"]
     print(f"\nsaved iteration {folder.name} of loop {loop!r} in {folder}: {', '.join(tables)}")
     _print(store.read(loop, folder.name, "tests"), store.read(loop, folder.name, "logs"), findings)
-    if verdicts is not None and len(verdicts):
-        counts = verdicts["verdict"].astype(str).value_counts().to_dict()
-        print("\nreruns: " + ", ".join(f"{v} {n}" for v, n in counts.items()))
     return 0

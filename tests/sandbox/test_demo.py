@@ -1,0 +1,61 @@
+"""``make demo``: the offline sample turn, and the live two-iteration loop with whys and reports."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from whyloop import whys
+from whyloop.sandbox.demo import run_demo
+from whyloop.sandbox.demo_loop import notebook_path
+from whyloop.store import Store
+
+
+def test_offline_demo_saves_the_sample_as_an_iteration_and_starts_nothing(tmp_path, capsys):
+    assert run_demo(store_root=tmp_path / "store", offline=True, workdir=tmp_path / "w") == 0
+    out = capsys.readouterr().out
+    assert "25 tests: 15 passed, 10 failed" in out and "welcome" in out
+    assert Store(tmp_path / "store").iterations("demo") == ["1"]
+    assert not (tmp_path / "w").exists() and not (tmp_path / "reports").exists()
+
+
+def test_the_report_notebook_is_found_from_the_package():
+    assert notebook_path().name == "iteration_report.ipynb" and notebook_path().is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter_client/zmq internals
+def test_live_demo_runs_two_iterations_from_fault_to_done(tmp_path, capsys):
+    store_root, reports, work = (
+        tmp_path / "data" / "iterations",
+        tmp_path / "reports",
+        tmp_path / "w",
+    )
+    assert run_demo(store_root=store_root, out_root=reports, workdir=work) == 0
+    out = capsys.readouterr().out
+    assert "the demo confirms as the engineer would" in out
+    store = Store(store_root)
+    assert store.loops() == ["demo-1"] and store.iterations("demo-1") == ["1", "2"]
+
+    first = json.loads((reports / "demo-1" / "iteration-001" / "metrics.json").read_text())
+    assert first["status"] == "continue"
+    tests = store.read("demo-1", "1", "tests")
+    failing = tests[tests["outcome"].astype(str) == "failed"]
+    assert len(failing) == 3 and set(failing["category"].astype(str)) == {"WebSocket"}
+    assert "stage welcome" in out
+
+    second = json.loads((reports / "demo-1" / "iteration-002" / "metrics.json").read_text())
+    assert second["status"] == "done" and second["totals"]["pass_rate"] == 1.0
+    analysis = whys.load(whys.whys_dir(store_root) / "demo-1" / "demo-1-1.yaml")
+    assert analysis.root_causes and analysis.step(analysis.root_causes[0].step).stage == "welcome"
+    (measure,) = analysis.countermeasures
+    assert measure.verify_probes == ["welcome"]
+    assert (
+        measure.verified is not None and measure.verified.ok and measure.verified.iteration == "2"
+    )
+    assert "countermeasure C1 verified" in out
+    for n in ("001", "002"):
+        assert (reports / "demo-1" / f"iteration-{n}" / "iteration_report.html").is_file()
+    # nothing left running: each sandbox removed its state file when it stopped
+    assert not list(work.rglob("sandbox.json"))
