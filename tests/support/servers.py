@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -394,17 +395,26 @@ def local_app() -> Starlette:
 
 
 @contextlib.contextmanager
-def serve_app(app: Starlette, *, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
-    """Run ``app`` under uvicorn in a thread on a free port; yield its base URL."""
+def serve_app(
+    app: Any,
+    *,
+    tls: tuple[Path, Path] | None = None,
+    ws: str = "none",
+    log_level: str = "warning",
+) -> Iterator[str]:
+    """Run an ASGI ``app`` under uvicorn in a thread on a free port; yield its base URL.
+
+    ``ws`` is uvicorn's WebSocket implementation (``"none"``: plain HTTP only).
+    """
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
-        log_level="warning",
+        log_level=log_level,
         lifespan="off",
-        ws="none",
+        ws=ws,
         ssl_certfile=str(tls[0]) if tls else None,
         ssl_keyfile=str(tls[1]) if tls else None,
         timeout_graceful_shutdown=1,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,9 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from tests.support import TIMEOUT_SCALE, free_port
+from tests.support.servers import serve_app
 
 #: the credential every server here accepts (a JWT-looking string, so leaks are easy to spot)
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ3cy1zZXJ2ZXJzIn0.c2VydmVyLXNpZ25hdHVyZQ"
@@ -46,31 +45,8 @@ SESSION_SECRET = "whyloop-test-session-secret"
 @contextlib.contextmanager
 def serve_asgi(app: Any) -> Iterator[str]:
     """Run an ASGI ``app`` under uvicorn (WebSockets on) in a thread; yield ``host:port``."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="critical",
-        lifespan="off",
-        ws="websockets-sansio",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10 * TIMEOUT_SCALE
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_app(app, ws="websockets-sansio", log_level="critical") as url:
+        yield url.removeprefix("http://")
 
 
 def graphql_app() -> Any:
