@@ -11,6 +11,7 @@ import pytest
 import whyloop
 from whyloop.errors import ConfigError, ReportError
 from whyloop.report import metrics, sections
+from whyloop.report.outputs import write_metrics
 from whyloop.report.sections import IterationData
 from whyloop.sandbox import SAMPLE
 from whyloop.schema import LoopStatus
@@ -224,7 +225,7 @@ def test_metrics_hold_the_iterations_figures_as_json(sample_store, tmp_path: Pat
     assert sum(c["size"] for c in m["clusters"]) == 7
     assert [c["met"] for c in m["criteria"]] == [False, True]
     assert m["sla"] == [] and m["whys"] == []
-    path = metrics.save(m, tmp_path / "out")
+    path = write_metrics(m, tmp_path / "out")
     assert json.loads(path.read_text()) == m
 
 

@@ -12,11 +12,9 @@ list), never a guess.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,10 +25,9 @@ from whyloop.errors import ConfigError
 from whyloop.report import sections
 from whyloop.whys.model import Analysis
 
-__all__ = ["FILENAME", "iteration_metrics", "save"]
+__all__ = ["iteration_metrics"]
 
 #: the file :func:`save` writes
-FILENAME = "metrics.json"
 _TOTALS = ("total", "passed", "failed", "errors", "skipped", "xfailed", "xpassed", "pass_rate")
 
 
@@ -121,12 +118,3 @@ def _target_rate(target: Any) -> float | None:
         return None
     rates = [c.target for c in criteria if c.kind == "pass_rate" and not (c.category or c.suite)]
     return float(rates[0]) if rates else None
-
-
-def save(metrics: dict[str, Any], out_dir: str | Path) -> Path:
-    """Write ``metrics`` as ``out_dir/metrics.json`` (the folder made when missing); returns the path."""
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / FILENAME
-    path.write_text(json.dumps(metrics, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    return path
