@@ -4,7 +4,7 @@ Everything the layout promises is declared here, in one place:
 
 - ``PARTS``: which top-level names of ``whyloop`` make up each part;
 - ``FORBIDDEN``: the parts each part must not import (imports run one way:
-  ingest < analyze < probes < sandbox < cli, with the store apart);
+  ingest < analyze < probes < whys < postmortem < known < report < sandbox < cli, with the store apart);
 - ``PURE``: the modules that must not import network, subprocess or
   notebook code (parsers, analysis, the probes' judges).
 
@@ -32,6 +32,8 @@ PARTS: dict[str, set[str]] = {
     "pull": {"pull"},
     "probes": {"probes"},
     "whys": {"whys"},
+    "postmortem": {"postmortem"},
+    "known": {"known"},
     "report": {"report"},
     "sandbox": {"sandbox"},
     "cli": {"cli", "__main__"},
@@ -43,10 +45,12 @@ FORBIDDEN: dict[str, set[str]] = {
     "base": _ALL - {"base"},  # (api included: nothing imports the facade)
     "store": _ALL - {"base", "store"},
     "ingest": _ALL - {"base", "ingest"},
-    "analyze": {"pull", "probes", "whys", "report", "sandbox", "cli", "api"},
-    "pull": {"store", "probes", "whys", "report", "sandbox", "cli", "api"},
-    "probes": {"store", "whys", "report", "sandbox", "cli", "api"},
-    "whys": {"probes", "report", "sandbox", "cli", "api"},
+    "analyze": _ALL - {"base", "store", "ingest", "analyze"},
+    "pull": _ALL - {"base", "ingest", "analyze", "pull"},
+    "probes": _ALL - {"base", "ingest", "analyze", "pull", "probes"},
+    "whys": {"probes", "postmortem", "known", "report", "sandbox", "cli", "api"},
+    "postmortem": {"probes", "known", "report", "sandbox", "cli", "api"},
+    "known": {"probes", "report", "sandbox", "cli", "api"},
     "report": {"sandbox", "cli", "api"},
     "sandbox": {"cli", "api"},
     "cli": set(),
