@@ -26,14 +26,10 @@ def test_the_report_notebook_is_found_from_the_package():
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter_client/zmq internals
-def test_live_demo_runs_two_iterations_from_fault_to_done(tmp_path, capsys):
-    store_root, reports, work = (
-        tmp_path / "data" / "iterations",
-        tmp_path / "reports",
-        tmp_path / "w",
-    )
-    assert run_demo(store_root=store_root, out_root=reports, workdir=work) == 0
-    out = capsys.readouterr().out
+def test_live_demo_runs_two_iterations_from_fault_to_done(demo_history):
+    store_root, reports, work = demo_history.store_root, demo_history.reports, demo_history.workdir
+    assert demo_history.status == 0
+    out = demo_history.out
     assert "the demo confirms as the engineer would" in out
     store = Store(store_root)
     assert store.loops() == ["demo-1"] and store.iterations("demo-1") == ["1", "2"]
