@@ -9,6 +9,7 @@ have (``looks like Boost.Test log XML``), not just that it failed.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib
 import io
@@ -263,6 +264,7 @@ _PARSERS: dict[TestFormat, tuple[str, str]] = {
 }
 
 
+@functools.cache
 def _parser(fmt: TestFormat) -> Callable[[BinaryIO, str], ParsedTests]:
     module, function = _PARSERS[fmt]
     loaded = importlib.import_module(f"whyloop.ingest.tests.{module}")

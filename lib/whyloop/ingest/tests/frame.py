@@ -106,28 +106,31 @@ def _join(
         cols, file, fmt = parts[0]
         return cols, [(file, fmt, len(cols))]
     out = ResultColumns()
-    runs: list[tuple[str, str, int]] = []
+    every = [cols for cols, _, _ in parts]
+    runs = [(file, fmt, len(cols)) for cols, file, fmt in parts]
+    # bulk joins: a build's thousands of small files make per-file Python steps the cost
+    out.suite = list(chain.from_iterable(c.suite for c in every))
+    out.classname = list(chain.from_iterable(c.classname for c in every))
+    out.name = list(chain.from_iterable(c.name for c in every))
+    for name in ("outcome", "rerun", "duration_s", "start", "stop"):
+        getattr(out, name).frombytes(b"".join(getattr(c, name).tobytes() for c in every))
     offset = 0
-    for cols, file, fmt in parts:
-        n = len(cols)
-        out.suite += cols.suite
-        out.classname += cols.classname
-        out.name += cols.name
-        for name in ("outcome", "rerun", "duration_s", "start", "stop"):
-            getattr(out, name).extend(getattr(cols, name))
+    for cols, (_, _, n) in zip(every, runs, strict=True):
         rows, ids = cols.test_id
-        out.test_id[0].extend(r + offset for r in rows)
-        out.test_id[1].extend(ids)
+        if rows:
+            out.test_id[0].extend(r + offset for r in rows)
+            out.test_id[1].extend(ids)
         for column, text in cols.text.items():
-            if len(text):
-                joined, base = out.text[column], len(out.text[column].data)
+            if text.rows:
+                joined = out.text[column]
+                base = len(joined.data)
                 joined.rows.extend(r + offset for r in text.rows)
                 joined.ends.extend(e + base for e in text.ends)
                 joined.data += text.data
         for column, (rows, values) in cols.objects.items():
-            out.objects[column][0].extend(r + offset for r in rows)
-            out.objects[column][1].extend(values)
-        runs.append((file, fmt, n))
+            if rows:
+                out.objects[column][0].extend(r + offset for r in rows)
+                out.objects[column][1].extend(values)
         offset += n
     return out, runs
 

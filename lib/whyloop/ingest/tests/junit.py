@@ -80,6 +80,9 @@ _BAD_TAGS = ("error", "failure")
 _MAX_LISTED = 5
 #: distinct ``time`` strings whose parsed value is cached
 _DURATION_CACHE = 1 << 16
+#: ``time`` string -> (seconds, microseconds), shared by every parse: a build's
+#: thousands of small files repeat the same few thousand values
+_DURATIONS: dict[str, tuple[float, int]] = {}
 #: distinct names and classnames shared through one dict; past this it starts over
 _INTERNED = 1 << 16
 
@@ -128,7 +131,7 @@ class _Reader:
         self.no_name: list[int] = []
         self.bad_time: list[tuple[int, str]] = []
         self.ids: dict[tuple[str, str, str | None], str] = {}
-        self.durations: dict[str, tuple[float, int]] = {}
+        self.durations = _DURATIONS
         self.strings: dict[str, str] = {}
         self.declared_by_root = False
         #: (name, declared tests) of suites that declare tests but hold no <testcase>
@@ -138,14 +141,19 @@ class _Reader:
         self.attempts: list[int] = []
 
     def _declare(self, a: dict[str, str], add: bool) -> None:
+        declared = self.declared
         skipped = _int(a.get("skipped", a.get("skips")))
-        if (disabled := _int(a.get("disabled"))) is not None:
+        if "disabled" in a and (disabled := _int(a["disabled"])) is not None:
             skipped = (skipped or 0) + disabled
-        values = (_int(a.get("tests")), _int(a.get("failures")), _int(a.get("errors")), skipped)
-        for field, value in zip(("tests", "failures", "errors", "skipped"), values, strict=True):
+        for field, value in (
+            ("tests", _int(a.get("tests"))),
+            ("failures", _int(a.get("failures"))),
+            ("errors", _int(a.get("errors"))),
+            ("skipped", skipped),
+        ):
             if value is not None:
-                old = getattr(self.declared, field) if add else None
-                setattr(self.declared, field, value + (old or 0))
+                old = getattr(declared, field) if add else None
+                setattr(declared, field, value + (old or 0))
 
     # -- the hot loop ------------------------------------------------------
     def run(self, batches: Iterator[list[Event]]) -> None:

@@ -81,23 +81,29 @@ def expand_paths(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]
 
     Raises IngestError for a path or glob that names nothing.
     """
+    return [Path(p) for p in _expand(paths)]
+
+
+def _expand(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[str]:
+    """:func:`expand_paths` as strings: a build's thousands of files need no Path objects."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    out: list[Path] = []
+    out: list[str] = []
     for item in paths:
         text = os.fspath(item)
         if any(ch in text for ch in "*?["):
             found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
             if not found:
                 raise IngestError("glob matched no files", path=text)
-            out.extend(found)
+            out.extend(map(str, found))
         elif os.path.isdir(text):
-            found = [Path(p) for p in sorted(_result_files(text))]
-            if not found:
+            # walked from the folder as Path spells it, the joined names need no normalising
+            found_names = sorted(_result_files(str(Path(text))))
+            if not found_names:
                 raise IngestError("directory holds no result files", path=text)
-            out.extend(found)
-        elif Path(text).is_file():
-            out.append(Path(text))
+            out.extend(found_names)
+        elif os.path.isfile(text):
+            out.append(str(Path(text)))
         else:
             raise IngestError("no such file", path=text)
     return list(dict.fromkeys(out))
@@ -137,7 +143,7 @@ def read_test_files(
     # one collector pause for all the files and their frame: a collection midway would
     # traverse every row built so far
     with no_gc():
-        for path in expand_paths(paths):
+        for path in _expand(paths):
             try:
                 parsed = read_test_file(path)
             except IngestError as exc:
@@ -163,13 +169,22 @@ def read_test_files(
         del parts
     # results carry what the tests printed: tokens and auth headers among it
     df = redact_frame(df, ["message", "details", "stdout", "stderr", "properties"])
-    table = pd.DataFrame(files, columns=list(FILE_COLUMNS))
-    for column in FILE_COLUMNS:
-        numeric = column in ("rows", "tests", "warnings") or column.startswith("declared_")
-        table[column] = table[column].astype("Int64" if numeric else object)
+    table = _files_table(files)
     df = _count_each_run_once(df, table, warnings)
     df.attrs["warnings"] = warnings
     return ReadResults(df, table, warnings)
+
+
+def _files_table(files: list[dict[str, Any]]) -> pd.DataFrame:
+    """The files table from one dict per file, each column built once in its dtype."""
+    data = {}
+    for column in FILE_COLUMNS:
+        values = [f.get(column) for f in files]
+        numeric = column in ("rows", "tests", "warnings") or column.startswith("declared_")
+        data[column] = (
+            pd.array(values, dtype="Int64") if numeric else pd.array(values, dtype=object)
+        )
+    return pd.DataFrame(data, columns=list(FILE_COLUMNS))
 
 
 def _allure_runs(df: pd.DataFrame) -> pd.DataFrame:
