@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/whyloop lab --install-kernel  # the notebooks' kernel: Python (whyloop)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -25,6 +26,11 @@ system-deps:
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
 	    || echo "nginx not installed: the reverse-proxy tests will be skipped"; }
+	@# Chromium (a real browser for the report-page and JupyterLab tests), from the distribution
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium not installed: the browser tests (report page, JupyterLab) will be skipped"; }
 
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q

@@ -87,6 +87,9 @@ PURE: list[str] = [
     *(f"whys/{m}.py" for m in ("model", "evidence", "refs", "files", "reader", "cite")),
     *(f"whys/{m}.py" for m in ("draft", "check", "verify", "render", "view")),
     *(f"report/{m}.py" for m in ("sections", "metrics", "params", "outputs")),
+    *(f"report/{m}.py" for m in ("deployment", "triage", "probes")),
+    "report/progress.py",
+    *(f"analyze/{m}.py" for m in ("triage", "health")),
 ]
 EDGE = {
     "httpx",

@@ -41,6 +41,7 @@ def test_the_walk_finds_every_command_group() -> None:
         "whys",
         "report",
         "demo",
+        "lab",
     }
     assert ("probe", "suite") in LEAVES and ("sandbox", "e2e") in LEAVES
 

@@ -23,7 +23,9 @@ pytestmark = [
 ]
 
 
-def test_a_report_has_its_four_outputs_with_no_code_in_the_page(tmp_path: Path) -> None:
+def test_a_report_has_its_four_outputs_with_no_code_in_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = run_report(
         NOTEBOOKS / "renders_metrics.ipynb",
         params={"repeat": 3},
@@ -45,6 +47,7 @@ def test_a_report_has_its_four_outputs_with_no_code_in_the_page(tmp_path: Path) 
     summary = result.markdown.read_text(encoding="utf-8")
     assert summary.startswith("# staging — iteration 7: CONTINUE")
     assert "**Pass rate 90.0%**" in summary
+    assert capsys.readouterr() == ("", "")  # the library is silent unless given a progress
 
 
 def test_a_failing_section_still_yields_the_report_saying_what_failed(tmp_path: Path) -> None:

@@ -63,7 +63,7 @@ def test_missing_data_is_said_plainly_never_invented() -> None:
     assert sections.whys_markdown([]) == "no five-whys analysis names this iteration"
     logs = pd.DataFrame({"timestamp": pd.to_datetime(["2026-01-01"], utc=True), "service": ["a"]})
     assert sections.deployment(IterationData("l", "1", logs=logs)) == (
-        "unknown: the logs carry no revision"
+        "unknown: the logs carry no revision; and no health probe was run in this iteration"
     )
 
 
@@ -78,10 +78,46 @@ def test_deployment_lists_each_service_with_its_revisions() -> None:
         }
     )
     out = sections.deployment(IterationData("l", "1", logs=logs))
-    assert out[["service", "revision", "records"]].values.tolist() == [
+    assert out[["service", "revisions_in_logs", "log_records"]].values.tolist() == [
         ["api", "api-7", 2],
         ["auth", "unknown", 1],
     ]
+    assert set(out["health"]) == {"unknown: no health probe was run"}
+
+
+def test_deployment_shows_what_health_probes_saw_beside_the_logs() -> None:
+    logs = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2026-01-01T10:00", "2026-01-01T10:01"], utc=True),
+            "service": ["api", "worker"],
+            "revision": ["api-7", "worker-3"],
+        }
+    )
+    health = pd.DataFrame(
+        {
+            "service": ["api", "auth"],
+            "url": ["http://api/health", "http://auth/healthz"],
+            "up": [True, False],
+            "http_status": pd.array([200, 503], dtype="Int64"),
+            "revision": ["api-8", None],
+            "version": ["1.4.2", None],
+            "observed_at": pd.NaT,
+            "source": "probe",
+            "detail": ["", "GET http://auth/healthz answered 503"],
+        }
+    )
+    out = sections.deployment(IterationData("l", "1", logs=logs, health=health)).set_index(
+        "service"
+    )
+    assert out.loc["api", ["health", "revision", "version", "revisions_in_logs"]].tolist() == [
+        "up (HTTP 200)", "api-8", "1.4.2", "api-7"
+    ]  # fmt: skip
+    assert out.loc["auth", "health"] == "down (HTTP 503): GET http://auth/healthz answered 503"
+    assert out.loc["auth", "revision"].startswith("unknown: GET http://auth/healthz answered 503")
+    assert out.loc["auth", "revisions_in_logs"] == "unknown: no log record of this service"
+    assert out.loc["worker", "health"] == (
+        "unknown: no health probe of this service in this iteration"
+    )
 
 
 def test_sla_table_keeps_the_suite_checks_with_their_figures() -> None:

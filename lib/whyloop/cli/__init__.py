@@ -1,7 +1,8 @@
 """The ``whyloop`` command line: each command translates its arguments into one library call.
 
 One module per command group (:mod:`.ingest`, :mod:`.store`, :mod:`.probe`,
-:mod:`.rerun`, :mod:`.findings`, :mod:`.sandbox`, :mod:`.report`, :mod:`.demo`) exposes
+:mod:`.rerun`, :mod:`.findings`, :mod:`.whys`,
+:mod:`.sandbox`, :mod:`.report`, :mod:`.lab`, :mod:`.demo`) exposes
 ``register(subparsers)``: it adds its parsers and sets ``run=<function>`` on
 each leaf command. :func:`main` parses, calls ``args.run(args)`` and applies
 the exit-code policy; nothing else dispatches. Shared options live in
@@ -30,7 +31,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from whyloop.cli import demo, findings, ingest, probe, report, rerun, sandbox, store, whys
+from whyloop.cli import (
+    demo,
+    findings,
+    ingest,
+    lab,
+    probe,
+    report,
+    rerun,
+    sandbox,
+    store,
+    whys,
+)
 from whyloop.cli.options import flag_message
 from whyloop.errors import WhyloopError
 from whyloop.redact import redact_text
@@ -38,7 +50,18 @@ from whyloop.redact import redact_text
 __all__ = ["GROUPS", "build_parser", "main"]
 
 #: the command groups, in the order ``whyloop --help`` lists them
-GROUPS = (ingest, store, sandbox, probe, rerun, findings, whys, report, demo)
+GROUPS = (
+    ingest,
+    store,
+    sandbox,
+    probe,
+    rerun,
+    findings,
+    whys,
+    report,
+    lab,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

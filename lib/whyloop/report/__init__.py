@@ -14,6 +14,9 @@ failures, and a Markdown summary). The directory then holds::
 
 A notebook's content writes its metrics with :func:`write_metrics` into its
 ``report_dir`` parameter, which the runner sets when the notebook declares it.
+:func:`run_batch` runs the reports a batch file lists (:mod:`.batch`) on a
+local process pool or a Dask cluster; ``progress=`` (:mod:`.progress`) draws
+bars or writes periodic lines, and the library prints nothing without it.
 Importing this package loads no kernel code: papermill loads in :func:`run_report`.
 """
 
@@ -27,13 +30,18 @@ from typing import Any
 from whyloop.errors import ReportError
 from whyloop.report.outputs import METRICS_FILE, FailureKind, read_metrics, write_metrics
 from whyloop.report.params import check_params, notebook_params
+from whyloop.report.progress import Progress
 
 __all__ = [
     "METRICS_FILE",
+    "BatchResult",
     "FailureKind",
     "ReportResult",
+    "folder_name",
+    "load_batch",
     "read_metrics",
     "report_dir",
+    "run_batch",
     "run_report",
     "write_metrics",
 ]
@@ -71,21 +79,32 @@ class ReportResult:
         )
 
 
+def folder_name(loop: str, iteration: str | int | None) -> str | None:
+    """``<loop>/iteration-NNN``, the report folder's path under the reports root (None: not yet numbered).
+
+    Raises :class:`ReportError` for a loop or iteration name that cannot be a folder.
+    """
+    if not isinstance(loop, str) or not loop or "/" in loop or loop.startswith("."):
+        raise ReportError(f"{loop!r} is not a loop name", param="loop")
+    if iteration is None:
+        return None
+    text = str(iteration)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", text) or text.startswith("."):
+        raise ReportError(f"{text!r} is not an iteration name", param="iteration")
+    return f"{loop}/iteration-{int(text):03d}" if text.isdigit() else f"{loop}/iteration-{text}"
+
+
 def report_dir(out_root: str | Path, loop: str, iteration: str | int | None) -> Path:
     """``out_root/<loop>/iteration-NNN``, created; NNN zero-padded when numeric.
 
     With no iteration, the next free number is claimed with an atomic ``mkdir``,
     so reports started at the same time never share a directory.
     """
-    if not loop or "/" in loop or loop.startswith("."):
-        raise ReportError(f"{loop!r} is not a loop name", param="loop")
+    name = folder_name(loop, iteration)
     root = Path(out_root) / loop
     root.mkdir(parents=True, exist_ok=True)
-    if iteration is not None:
-        text = str(iteration)
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+", text) or text.startswith("."):
-            raise ReportError(f"{text!r} is not an iteration name", param="iteration")
-        path = root / f"iteration-{int(text):03d}" if text.isdigit() else root / f"iteration-{text}"
+    if name is not None:
+        path = Path(out_root) / name
         path.mkdir(exist_ok=True)
         return path
     taken = [int(m[1]) for p in root.iterdir() if (m := re.fullmatch(r"iteration-(\d+)", p.name))]
@@ -109,6 +128,7 @@ def run_report(
     cell_timeout_s: float = 600,
     fail_under: float | None = None,
     kernel_name: str = "python3",
+    progress: Progress | None = None,
 ) -> ReportResult:
     """Run the report ``notebook`` for ``loop``/``iteration`` and write its four outputs.
 
@@ -117,6 +137,8 @@ def run_report(
     ``report_dir`` and (when given) ``iteration``, as given, are passed too when
     the notebook declares them and ``params`` does not set them. ``fail_under``
     is a percentage; without it the metrics' ``target`` (0..1) is the bar.
+    ``progress`` (e.g. :func:`whyloop.report.progress.for_stream`) hears of each
+    cell and of the end; without it the run prints nothing.
     """
     from whyloop.report.export import html_page, markdown_summary
     from whyloop.report.run import execute
@@ -137,8 +159,15 @@ def run_report(
         implied["iteration"] = str(iteration)
     given = {**{k: v for k, v in implied.items() if k in names}, **given}
 
+    key = f"{loop}/{out_dir.name}"
     ran = execute(
-        notebook, given, out_dir=out_dir, cell_timeout_s=cell_timeout_s, kernel_name=kernel_name
+        notebook,
+        given,
+        out_dir=out_dir,
+        cell_timeout_s=cell_timeout_s,
+        kernel_name=kernel_name,
+        progress=progress,
+        key=key,
     )
 
     html = ran.path.with_suffix(".html")  # export
@@ -153,7 +182,7 @@ def run_report(
     markdown.write_text(markdown_summary(metrics), encoding="utf-8")
 
     reasons = _gate(metrics, fail_under)
-    return ReportResult(
+    result = ReportResult(
         out_dir=out_dir,
         notebook=ran.path,
         html=html,
@@ -163,6 +192,9 @@ def run_report(
         status=1 if reasons else 0,
         reasons=reasons,
     )
+    if progress is not None:
+        progress.report_done(key, result.summary_line(), str(html), result.status == 0)
+    return result
 
 
 def _gate(metrics: dict[str, Any], fail_under: float | None) -> list[str]:
@@ -177,3 +209,7 @@ def _gate(metrics: dict[str, Any], fail_under: float | None) -> list[str]:
     elif isinstance(bar, int | float) and fail_under is not None and rate is None:
         reasons.append("the report has no pass rate to check against --fail-under")
     return reasons
+
+
+# at the end: batch.py uses run_report and ReportResult from this module
+from whyloop.report.batch import BatchResult, load_batch, run_batch  # noqa: E402

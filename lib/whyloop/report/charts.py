@@ -17,14 +17,42 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["results_chart", "show", "stage_chart", "trend_chart"]
+__all__ = [
+    "count_chart",
+    "groups_chart",
+    "results_chart",
+    "show",
+    "stage_chart",
+    "stage_compare_chart",
+    "trend_chart",
+]
 
 _PASS, _FAIL, _OTHER = "#4c9a5b", "#c8504b", "#b9b9b9"
 _WRAP = 24
 
 
-def _wrap(label: Any, width: int = _WRAP) -> str:
-    return textwrap.fill(str(label), width, max_lines=3, placeholder="...")
+def _wrap(label: Any, width: int = _WRAP, lines: int = 3) -> str:
+    """``label`` on at most ``lines`` lines of ``width``; a longer one keeps its start and end
+    (names that differ only at the end, "... feature 10", stay told apart)."""
+    text = " ".join(str(label).split())
+    room = width * lines - 4
+    if len(text) > room:
+        text = f"{text[: room // 2].rstrip()}... {text[-(room - room // 2 - 4) :].lstrip()}"
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)[:lines]) or text
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.3g} ms"
+
+
+def _x_ticks(ax: Any, names: list[str]) -> None:
+    """One tick per iteration, thinned to at most 30 labels; upright when they fit side by side,
+    else turned a quarter (turned labels' boxes never reach their neighbours')."""
+    step = max(1, -(-len(names) // 30))
+    shown = list(range(0, len(names), step))
+    longest = max((len(n) for n in names), default=1)
+    turn = len(shown) * (longest + 2) > 70  # ~70 characters of 10 pt text span an 8 in axis
+    ax.set_xticks(shown, [names[i] for i in shown], rotation=90 if turn else 0)
 
 
 def _missing(title: str, sentence: str) -> Figure:
@@ -73,9 +101,16 @@ def trend_chart(trend: pd.DataFrame | str) -> Figure:
     names = [str(n) for n in trend["iteration"]]
     rate = pd.to_numeric(trend["pass_rate"], errors="coerce") * 100
     top.plot(x, rate, marker="o", color=_PASS)
-    top.set_ylim(0, 105)
+    top.set_ylim(0, 115)
+    if len(x) <= 12:  # few points: the figure itself, above each
+        for i, r in zip(x, rate, strict=True):
+            if pd.notna(r):
+                top.annotate(f"{r:.0f}%", (i, r), textcoords="offset points", xytext=(0, 6),
+                             ha="center", fontsize=9)  # fmt: skip
+    top.set_xlim(-0.6, len(x) - 0.4)
     top.set_title("Pass rate per iteration")
     top.set_ylabel("pass rate (%)")
+    top.set_yticks([0, 20, 40, 60, 80, 100])
     new = trend["new_failures"].astype("Float64").fillna(0).to_numpy(float)
     fixed = trend["fixed"].astype("Float64").fillna(0).to_numpy(float)
     bottom.bar([i - 0.2 for i in x], new, width=0.4, color=_FAIL, label="new failures")
@@ -87,8 +122,8 @@ def trend_chart(trend: pd.DataFrame | str) -> Figure:
     bottom.set_title("New and fixed failures per iteration")
     bottom.set_ylabel("tests")
     bottom.set_xlabel("iteration")
-    bottom.set_xticks(x, names, rotation=45 if len(x) > 12 else 0)
-    bottom.legend(fontsize=8)
+    _x_ticks(bottom, names)
+    fig.legend(*bottom.get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
     fig.suptitle(title)
     return fig
 
@@ -104,11 +139,91 @@ def stage_chart(timings: pd.DataFrame | str) -> Figure:
     fig = Figure(figsize=(8, max(2.5, 0.4 * lines + 1.2)), layout="constrained")
     ax = fig.add_subplot()
     colours = [_PASS if ok else _FAIL for ok in frame["ok"]]
-    ax.barh(range(len(frame)), frame["ms"].to_numpy(float), color=colours)
+    ms = frame["ms"].to_numpy(float)
+    ax.barh(range(len(frame)), ms, color=colours)
+    for y, value in enumerate(ms):  # a stage of 0.1 ms beside one of 3 s still shows its figure
+        ax.text(value, y, f" {_ms(value)}", va="center", fontsize=8)
+    ax.set_xlim(0, max(ms.max(), 1.0) * 1.18)
     ax.set_yticks(range(len(frame)), labels)
     ax.set_title(f"{title} (red: failed)")
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("stage")
+    return fig
+
+
+def count_chart(
+    frame: pd.DataFrame | str, label: str, value: str, *, title: str, xlabel: str, ylabel: str
+) -> Figure:
+    """Horizontal bars of ``frame[value]`` per ``frame[label]``, largest on top, figures beside."""
+    if not isinstance(frame, pd.DataFrame):
+        return _missing(title, frame)
+    if frame.empty:
+        return _missing(title, "nothing to count")
+    frame = frame.iloc[::-1]
+    labels = [_wrap(v, 40, 2) for v in frame[label]]
+    lines = sum(text.count("\n") + 1 for text in labels)
+    fig = Figure(figsize=(8, max(2.5, 0.4 * lines + 1.2)), layout="constrained")
+    ax = fig.add_subplot()
+    counts = frame[value].to_numpy(float)
+    ax.barh(range(len(frame)), counts, color=_FAIL)
+    for y, n in enumerate(counts):
+        ax.text(n, y, f" {n:g}", va="center", fontsize=9)
+    ax.set_yticks(range(len(frame)), labels)
+    ax.set_xlim(0, max(counts.max(), 1.0) * 1.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def groups_chart(grouped: pd.DataFrame | str, by: str) -> Figure:
+    """Failing tests per group of :func:`whyloop.report.triage.groups` (its first column)."""
+    title = f"Failing tests by {by}"
+    if not isinstance(grouped, pd.DataFrame):
+        return _missing(title, grouped)
+    return count_chart(
+        grouped, str(grouped.columns[0]), "failing", title=title, xlabel="failing tests", ylabel=by
+    )
+
+
+def stage_compare_chart(
+    timings: pd.DataFrame | str, *, title: str = "Stage timings compared"
+) -> Figure:
+    """Grouped bars: time per stage (rows) for each run (``run`` column), failed stages hatched.
+
+    ``timings`` has ``run, stage, ms, ok`` (:func:`whyloop.report.probes.stage_table`).
+    """
+    if not isinstance(timings, pd.DataFrame):
+        return _missing(title, timings)
+    runs = list(dict.fromkeys(timings["run"].astype(str)))
+    stages = list(dict.fromkeys(timings["stage"].astype(str)))[::-1]
+    fig = Figure(figsize=(8, max(3.0, 0.3 * len(stages) * len(runs) + 1.8)), layout="constrained")
+    ax = fig.add_subplot()
+    height = 0.8 / max(len(runs), 1)
+    palette = ["#4c72b0", "#dd8452", "#55a868", "#8172b3", "#937860", "#da8bc3"]
+    top = max(float(pd.to_numeric(timings["ms"], errors="coerce").max() or 0), 1.0)
+    for k, run in enumerate(runs):
+        rows = timings[timings["run"].astype(str) == run].drop_duplicates("stage", keep="last")
+        by = rows.set_index(rows["stage"].astype(str))
+        for y, stage in enumerate(stages):
+            if stage not in by.index or pd.isna(by.at[stage, "ms"]):
+                continue
+            ms, ok = float(by.at[stage, "ms"]), bool(by.at[stage, "ok"])
+            pos = y + 0.4 - height * (k + 0.5)  # the first run on top of its group
+            ax.barh(pos, ms, height=height * 0.9, color=palette[k % len(palette)],
+                    hatch=None if ok else "//", edgecolor="black" if not ok else None,
+                    label=_wrap(run, 40, 1))  # fmt: skip
+            ax.text(ms, pos, f" {_ms(ms)}" + ("" if ok else " (failed)"), va="center", fontsize=7)
+    ax.set_yticks(range(len(stages)), [_wrap(s, 30, 2) for s in stages])
+    ax.set_xlim(0, top * 1.3)
+    ax.set_title(f"{title} (hatched: failed)")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("stage")
+    handles, names = ax.get_legend_handles_labels()
+    seen = dict(zip(names, handles, strict=True))
+    fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncols=min(len(seen), 3),
+               fontsize=8)  # fmt: skip
     return fig
 
 

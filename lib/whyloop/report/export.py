@@ -5,14 +5,20 @@ prompts left out: images are in the outputs as base64 already and nbconvert's
 own styles are inlined, so the page is one file readable without Jupyter.
 :func:`markdown_summary` is pure: it renders ``metrics.json``
 (:mod:`whyloop.report.outputs` documents the keys) in the shape of a loop
-iteration report, for chat and pull requests.
+iteration report, for chat and pull requests. :func:`redact_notebook` masks
+the secrets an executed notebook may hold as given (its parameters) before
+it is written.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["html_page", "markdown_summary"]
+__all__ = ["html_page", "markdown_summary", "redact_notebook"]
+
+#: output kinds whose text is swept for secrets; HTML is left as the library made it (redacted
+#: at the source): a text pattern can run into its markup and break a table
+_TEXT_OUTPUTS = ("text/plain", "text/markdown", "application/json")
 
 
 def html_page(nb: Any) -> str:
@@ -24,6 +30,38 @@ def html_page(nb: Any) -> str:
     )
     body, _ = exporter.from_notebook_node(nb)
     return body
+
+
+def redact_notebook(nb: Any) -> Any:
+    """Redact an executed notebook in place before it is written, and return it.
+
+    papermill keeps the parameters twice, as given: in the injected
+    parameters cell and in ``metadata.papermill.parameters``; a parameter may
+    hold a secret (a log URL with a token, an environment named with its key).
+    Both are redacted, and the text outputs are swept too (a cell that printed
+    a parameter); HTML outputs are left as the library's redacted frames made them.
+    """
+    from whyloop.redact import redact_json, redact_text
+
+    papermill = nb.get("metadata", {}).get("papermill")
+    if papermill and "parameters" in papermill:
+        papermill["parameters"] = redact_json(papermill["parameters"])
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.source = redact_text(cell.source)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = redact_text(output["text"])
+            for kind in _TEXT_OUTPUTS:
+                value = output.get("data", {}).get(kind)
+                if isinstance(value, str):
+                    output["data"][kind] = redact_text(value)
+                elif value is not None:
+                    output["data"][kind] = redact_json(value)
+            if output.get("output_type") == "error":
+                output["evalue"] = redact_text(output.get("evalue", ""))
+                output["traceback"] = [redact_text(t) for t in output.get("traceback", [])]
+    return nb
 
 
 def _pct(rate: Any) -> str:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from whyloop.analyze import LoopVerdict, summarize_tests
 from whyloop.errors import ConfigError
+from whyloop.redact import redact_json
 from whyloop.report import sections
 from whyloop.whys.model import Analysis
 
@@ -88,25 +89,28 @@ def iteration_metrics(
         {"id": w["id"], "title": w["title"], "open": w["open"]}
         for w in sections.whys_for(analyses or [])
     ]
-    return _plain(
-        {
-            "loop": data.loop,
-            "iteration": data.iteration,
-            "environment": environment,
-            "target": _target_rate(target),
-            "target_text": str(target),
-            "status": None if verdict is None else verdict.status.value,
-            "totals": totals,
-            "by_category": by_category,
-            "clusters": clusters,
-            "sla": sla,
-            "criteria": criteria,
-            "new_failures": new,
-            "fixed": fixed,
-            "flaky": flaky,
-            "whys": whys,
-            "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-        }
+    # parameters and whys files are typed by people: every text is redacted before it is saved
+    return redact_json(
+        _plain(
+            {
+                "loop": data.loop,
+                "iteration": data.iteration,
+                "environment": environment,
+                "target": _target_rate(target),
+                "target_text": str(target),
+                "status": None if verdict is None else verdict.status.value,
+                "totals": totals,
+                "by_category": by_category,
+                "clusters": clusters,
+                "sla": sla,
+                "criteria": criteria,
+                "new_failures": new,
+                "fixed": fixed,
+                "flaky": flaky,
+                "whys": whys,
+                "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+            }
+        )
     )
 
 

@@ -5,6 +5,9 @@ ports (jupyter_client binds free ones) and its own working directory passed
 to the kernel process (papermill's ``cwd=`` would ``os.chdir`` the whole
 process, which is not thread-safe, so it is never used), shut down
 immediately (a graceful shutdown stalls about 3 s in one call of eight).
+A kernel that cannot bind a port it was given (another process took it
+between jupyter_client's pick and the kernel's bind, papermill's "address
+already in use") is started again with new ports, up to ``PORT_ATTEMPTS`` times.
 
 Failures never lose the report:
 
@@ -34,13 +37,18 @@ from papermill.exceptions import PapermillExecutionError
 from papermill.execute import ERROR_MARKER_TAG
 
 from whyloop.errors import ReportError
+from whyloop.redact import redact_text
 from whyloop.report.outputs import FailureKind
+from whyloop.report.progress import Progress
 
 __all__ = ["ExecutedReport", "Failure", "execute"]
 
 #: how much of the kernel process's own output a kernel_died failure quotes
 KERNEL_LOG_TAIL = 2000
 NOTE_TAG = "whyloop-failure-note"
+#: kernel starts tried when the ports jupyter_client picked were taken before the kernel bound
+#: them: it picks free ports in this process, but another process may take one in between
+PORT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -71,14 +79,31 @@ class ExecutedReport:
 
 
 class _Tracker:
-    """nbclient hooks for one run: the cell running now, and the errors and timeouts seen."""
+    """nbclient hooks for one run: the cell running now, the errors and timeouts seen, and progress.
 
-    def __init__(self) -> None:
+    nbclient's ``on_cell_complete`` fires when a cell is *sent* to the kernel, so
+    a cell counts as done in ``on_cell_executed``, after its reply.
+    """
+
+    def __init__(self, progress: Progress | None = None, key: str = "", total: int = 0) -> None:
         self.current = -1
         self.failed: dict[int, tuple[FailureKind, str]] = {}
+        self.progress, self.key, self.total = progress, key, total
+        self.done = 0
+        self.section = ""
 
     def on_cell_start(self, cell: Any, cell_index: int) -> None:
         self.current = cell_index
+        if cell.cell_type == "markdown":
+            headings = [ln for ln in cell.source.splitlines() if ln.startswith("#")]
+            if headings:
+                self.section = headings[-1].lstrip("#").strip()
+
+    def on_cell_executed(self, cell: Any, cell_index: int, execute_reply: Any) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.total = max(self.total, self.done)
+            self.progress.cell_done(self.key, self.done, self.total, self.section)
 
     def on_cell_error(self, cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
         content = execute_reply.get("content", {})
@@ -110,54 +135,70 @@ def execute(
     kernel_name: str = "python3",
     cwd: str | Path | None = None,
     start_timeout_s: float = 60,
+    progress: Progress | None = None,
+    key: str = "",
 ) -> ExecutedReport:
     """Run ``notebook`` with ``params`` into ``out_dir/<name>.ipynb`` and return it with its failures.
 
     ``cwd`` is the kernel's working directory (default: the notebook's own
-    directory). Raises :class:`ReportError` only when no report can be made
-    (an unreadable notebook, a kernel that does not start).
+    directory). ``progress`` hears of the start (with the count of code cells)
+    and of each finished cell, under ``key``. Raises :class:`ReportError` only
+    when no report can be made (an unreadable notebook, a kernel that does not start).
     """
     notebook = Path(notebook).resolve()
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / notebook.name
     log_path = out_dir / "kernel.log"
-    tracker = _Tracker()
+    tracker = _Tracker(progress, key)
+    if progress is not None:
+        tracker.total = _code_cells(notebook) + (1 if params else 0)  # + papermill's injected cell
+        progress.report_started(key, tracker.total)
     timeout = max(1, round(cell_timeout_s))
-    with log_path.open("wb") as log:
-        try:
-            pm.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters=params,
-                kernel_name=kernel_name,
-                progress_bar=False,
-                log_output=False,
-                start_timeout=start_timeout_s,
-                execution_timeout=timeout,
-                # nbclient options, passed through papermill's engine
-                allow_errors=True,
-                interrupt_on_timeout=True,
-                error_on_timeout={
-                    "ename": "CellTimeoutError",
-                    "evalue": f"the cell ran longer than {timeout} s and was interrupted",
-                    "traceback": [],
-                },
-                shutdown_kernel="immediate",
-                resources={"metadata": {"path": str(Path(cwd or notebook.parent).resolve())}},
-                kernel_manager_class=_kernel_manager_class(log),
-                on_cell_start=tracker.on_cell_start,
-                on_cell_error=tracker.on_cell_error,
-            )
-            died = False
-        except PapermillExecutionError:
-            died = False  # errors were allowed: every cell ran; the failures are in the tracker
-        except DeadKernelError:
-            died = True
-        except RuntimeError as exc:  # a kernel that does not start
-            raise ReportError(
-                f"the kernel could not run the notebook: {exc}", path=str(notebook)
-            ) from exc
+    options = {
+        "parameters": params,
+        "kernel_name": kernel_name,
+        "progress_bar": False,
+        "log_output": False,
+        "start_timeout": start_timeout_s,
+        "execution_timeout": timeout,
+        # nbclient options, passed through papermill's engine
+        "allow_errors": True,
+        "interrupt_on_timeout": True,
+        "error_on_timeout": {
+            "ename": "CellTimeoutError",
+            "evalue": f"the cell ran longer than {timeout} s and was interrupted",
+            "traceback": [],
+        },
+        "shutdown_kernel": "immediate",
+        "resources": {"metadata": {"path": str(Path(cwd or notebook.parent).resolve())}},
+        "on_cell_start": tracker.on_cell_start,
+        "on_cell_error": tracker.on_cell_error,
+        "on_cell_executed": tracker.on_cell_executed,
+    }
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        with log_path.open("wb") as log:
+            try:
+                pm.execute_notebook(
+                    str(notebook),
+                    str(output),
+                    kernel_manager_class=_kernel_manager_class(log),
+                    **options,
+                )
+                died = False
+            except PapermillExecutionError:
+                died = False  # errors were allowed: every cell ran; the failures are in the tracker
+            except DeadKernelError:
+                died = True
+            except RuntimeError as exc:  # a kernel that does not start
+                if attempt < PORT_ATTEMPTS and _port_taken(log_path):
+                    continue
+                raise ReportError(
+                    f"the kernel could not run the notebook: {exc}"
+                    + (f"; it printed: {p}" if (p := _kernel_printed(log_path)) else ""),
+                    path=str(notebook),
+                ) from exc
+        break
     if not output.exists():
         raise ReportError("papermill wrote no notebook", path=str(notebook))
     nb = nbformat.read(output, as_version=4)
@@ -173,8 +214,25 @@ def execute(
         )
     failures = _failures(nb, tracker.failed)
     _add_notes(nb, failures)
-    nbformat.write(nb, output)
+    # papermill keeps the parameters as given, a secret among them perhaps
+    from whyloop.report.export import redact_notebook
+
+    nbformat.write(redact_notebook(nb), output)
     return ExecutedReport(path=output, nb=nb, failures=failures)
+
+
+def _port_taken(log_path: Path) -> bool:
+    """Whether the kernel could not bind a port it was given (taken meanwhile by another process)."""
+    return "Address already in use" in log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _code_cells(notebook: Path) -> int:
+    """How many code cells nbclient will run: those with source (empty ones are skipped)."""
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"cannot read the notebook: {exc}", path=str(notebook)) from exc
+    return sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
 
 
 def _kernel_printed(log_path: Path) -> str:
@@ -209,7 +267,10 @@ def _failures(nb: Any, failed: dict[int, tuple[FailureKind, str]]) -> list[Failu
     sections = _sections(nb)
     return [
         Failure(
-            cell=i, section=sections[i] if 0 <= i < len(sections) else "", kind=kind, message=msg
+            cell=i,
+            section=sections[i] if 0 <= i < len(sections) else "",
+            kind=kind,
+            message=redact_text(msg),  # an error's text may quote what a cell read
         )
         for i, (kind, msg) in sorted(failed.items())
     ]

@@ -39,6 +39,8 @@ from whyloop.analyze.clusters import iteration_key, last_runs
 from whyloop.errors import ConfigError, ReportError
 from whyloop.ingest.logs import read_logs
 from whyloop.pull import read_tests
+from whyloop.redact import redact_frame, redact_text
+from whyloop.report.deployment import deployment
 from whyloop.store import Store
 from whyloop.whys.files import load as load_whys
 from whyloop.whys.model import Analysis
@@ -69,13 +71,15 @@ __all__ = [
 ]
 
 #: the tables of an iteration the report reads, each optional
-TABLES = ("tests", "logs", "probes", "rerun_verdicts", "findings", "templates")
+TABLES = ("tests", "logs", "probes", "rerun_verdicts", "findings", "templates", "health")
 _FAILED = ("failed", "error")
 
 
 @dataclass
 class IterationData:
     """One iteration's tables (None when the iteration does not hold one) and its loop's history.
+
+    ``health`` is what health probes observed (:mod:`whyloop.analyze.health`).
 
     ``history`` is the tests of every iteration up to this one, with an
     ``iteration`` column; ``previous_templates`` the template table of the
@@ -90,6 +94,7 @@ class IterationData:
     rerun_verdicts: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
     templates: pd.DataFrame | None = None
+    health: pd.DataFrame | None = None
     history: pd.DataFrame | None = None
     previous: str | None = None
     previous_templates: pd.DataFrame | None = None
@@ -162,10 +167,10 @@ def header(
     """The report's first lines: loop, iteration, environment, target and the loop status."""
     status = result.status.value.upper() if result is not None else "unknown (no verdict)"
     lines = [
-        f"# {data.loop}: iteration {data.iteration}",
+        f"### {data.loop}: iteration {data.iteration}",
         "",
-        f"- **environment**: {environment or 'not given'}",
-        f"- **loop target**: {target or 'not given'}",
+        f"- **environment**: {redact_text(environment) if environment else 'not given'}",
+        f"- **loop target**: {redact_text(str(target)) if target else 'not given'}",
         f"- **loop status**: {status}",
     ]
     if data.tests is not None:
@@ -175,18 +180,6 @@ def header(
     else:
         lines.append("- **tests**: this iteration holds no test results")
     return "\n".join(lines)
-
-
-def deployment(data: IterationData) -> pd.DataFrame | str:
-    """Services and their revisions as the logs show them: one row per (service, revision)."""
-    logs = data.logs
-    if logs is None or logs.empty or "service" not in logs:
-        return "unknown: this iteration holds no logs naming a service"
-    if "revision" not in logs or logs["revision"].isna().all():
-        return "unknown: the logs carry no revision"
-    frame = logs.assign(revision=logs["revision"].fillna("unknown"))
-    by = frame.groupby(["service", "revision"], dropna=False)["timestamp"]
-    return by.agg(records="size", first_seen="min", last_seen="max").reset_index()
 
 
 def results_by_category(data: IterationData) -> pd.DataFrame | str:
@@ -426,7 +419,8 @@ def next_actions(data: IterationData, analyses: Sequence[Analysis]) -> pd.DataFr
                 rows.append(("open countermeasure", f"{a.id}/{c.id}", c.action + owner, state))
     if not rows:
         return "nothing open: every cluster has a why and every countermeasure is verified"
-    return pd.DataFrame(rows, columns=["kind", "id", "action", "detail"])
+    # a whys file is typed by people: its texts are redacted here as they are when it is saved
+    return redact_frame(pd.DataFrame(rows, columns=["kind", "id", "action", "detail"]))
 
 
 _TARGET = re.compile(

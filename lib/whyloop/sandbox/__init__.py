@@ -67,6 +67,23 @@ def probe_suite(
     return run_suite(SUITE, variables=values)
 
 
+def run_named_suite(
+    suite: str | _pathlib.Path | None,
+    state_dir: str | _pathlib.Path | None = None,
+    *,
+    variables: dict[str, str] | None = None,
+) -> pd.DataFrame | None:
+    """Run the suite named by a notebook parameter: ``"sandbox"`` (the bundled suite against the
+    sandbox in ``state_dir``, :func:`probe_suite`), a suite file, or None (nothing run: None)."""
+    if suite is None:
+        return None
+    if str(suite) == "sandbox":
+        return probe_suite(state_dir, variables=variables)
+    from whyloop.probes import run_suite
+
+    return run_suite(suite, variables={**os.environ, **(variables or {})})
+
+
 __all__ = [
     "E2E_TESTS",
     "EXPECTED_FAILURES",
@@ -80,6 +97,7 @@ __all__ = [
     "list_faults",
     "probe_suite",
     "run_e2e",
+    "run_named_suite",
     "status",
     "suite_variables",
     "up",

@@ -3,9 +3,10 @@
 One turn of the loop (:func:`live_run` + :func:`save_run`): start the sandbox
 in a fresh state folder (so its logs are that run's alone), run the
 priority-1 e2e suite against it, rerun what failed (flaky or consistent?),
-probe the WebSocket stage by stage with every way of sending the token, stop
-the sandbox, ingest the results and the services' logs, derive findings and
-save it all as an iteration in the store. The live demo runs two such turns
+probe the WebSocket stage by stage with every way of sending the token, ask
+each service's ``/health`` which revision it runs, stop the sandbox, ingest
+the results and the services' logs, derive findings and save it all as an
+iteration in the store. The live demo runs two such turns
 as one loop, with five whys and a report each (:mod:`.demo_loop`).
 ``offline=True`` does the ingest-to-findings part from the recorded sample in
 ``whyloop/sandbox/sample/`` without starting anything, and prints what an
@@ -17,13 +18,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pandas as pd
 
 from whyloop.analyze.findings import Finding, derive_findings, findings_frame, format_findings
-from whyloop.analyze.flaky import classify_reruns
+from whyloop.analyze.flaky import classify_reruns, failures_to_rerun
+from whyloop.analyze.health import health_from_results
 from whyloop.analyze.summary import summarize_logs, summarize_tests
 from whyloop.ingest.logs.read import read_logs
 from whyloop.probes.ws.probe import results_frame
@@ -47,6 +50,9 @@ class LiveRun:
     logs: list[Path]
     probes: list[ProbeResult] = field(default_factory=list)
     reruns: pd.DataFrame | None = None
+    #: the services' health probes (``GET /health``), kept as the iteration's ``health`` table
+    health: list[ProbeResult] = field(default_factory=list)
+    health_at: datetime | None = None
 
 
 def _token(auth_url: str) -> str:
@@ -61,13 +67,21 @@ def _read_results(path: Path) -> pd.DataFrame:
     return read_tests(path, categories=SAMPLE / "categories.yaml")
 
 
+def _rerun_line(failed: int) -> str:
+    """What the demo says before rerunning: how many tests it reruns, or that none failed."""
+    if not failed:
+        return "no test failed: nothing to rerun"
+    tests = "the failed test" if failed == 1 else f"the {failed} failed tests"
+    return f"rerunning {tests} twice: flaky or consistent?"
+
+
 def live_run(workdir: Path, faults: tuple[str, ...] = DEMO_FAULTS) -> LiveRun:
     """Run the e2e suite, rerun its failures and probe the WebSocket against a fresh sandbox.
 
     The sandbox's state and logs go to ``workdir/sandbox``, which must be new:
     the logs ingested are this run's alone. Nothing is left running.
     """
-    from whyloop.probes import probe_ws, rerun_failures
+    from whyloop.probes import probe_http, probe_ws, rerun_failures
     from whyloop.sandbox import run_e2e, up
     from whyloop.sandbox.runner import E2E_DIR
 
@@ -83,13 +97,13 @@ def live_run(workdir: Path, faults: tuple[str, ...] = DEMO_FAULTS) -> LiveRun:
             junitxml=workdir / "junit.xml",
             extra_args=["-q", "--tb=no", "--no-header"],
         )
-        print("rerunning the failed tests twice: flaky or consistent?", flush=True)
+        tests = _read_results(results)
+        print(_rerun_line(len(failures_to_rerun(tests))), flush=True)
         env = {
             "WHYLOOP_BACKEND_URL": box.backend_url,
             "WHYLOOP_AUTH_URL": box.auth_url,
             "WHYLOOP_WS_URL": box.ws_url,
         }
-        tests = _read_results(results)
         reruns = rerun_failures(
             tests,
             times=2,
@@ -102,8 +116,13 @@ def live_run(workdir: Path, faults: tuple[str, ...] = DEMO_FAULTS) -> LiveRun:
             f"probing {box.ws_url} stage by stage, every way of sending the token ...", flush=True
         )
         probe = probe_ws(box.ws_url, token=_token(box.auth_url), auth="auto", timeout=3.0)
+        print("asking each service's /health which revision is deployed ...", flush=True)
+        health_at = datetime.now(UTC)
+        health = [
+            probe_http(f"{url}/health", timeout=3.0) for url in (box.auth_url, box.backend_url)
+        ]
         logs = sorted(Path(p) for p in box.log_paths.values())
-    return LiveRun(results, tests, logs, [probe], reruns)
+    return LiveRun(results, tests, logs, [probe], reruns, health, health_at)
 
 
 def _print(tests: pd.DataFrame, logs: pd.DataFrame, findings: list[Finding]) -> None:
@@ -149,6 +168,8 @@ def save_run(
         tables.update(reruns=run.reruns, rerun_verdicts=verdicts)
     if run.probes:
         tables["probes"] = results_frame(run.probes)
+    if run.health:
+        tables["health"] = health_from_results(run.health, observed_at=run.health_at)
     findings = derive_findings(run.probes, reruns=verdicts, logs=logs, tests=tests)
     tables["findings"] = findings_frame(findings)
     folder = store.write(
