@@ -40,6 +40,12 @@ def test_public_api_all_matches_names():
     assert set(whyloop.__all__) - {"__version__"} == public
 
 
+def test_the_readme_documents_every_public_name():
+    readme = (ROOT / "README.md").read_text()
+    missing = [n for n in whyloop.__all__ if n != "__version__" and f"`{n}`" not in readme]
+    assert not missing, f"public names the README does not mention: {missing}"
+
+
 def test_notebooks_are_stored_without_outputs():
     for nb_path in (ROOT / "notebooks").rglob("*.ipynb"):
         nb = json.loads(nb_path.read_text())

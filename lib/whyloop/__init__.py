@@ -19,6 +19,7 @@ from whyloop.analyze.templates import mine_templates
 from whyloop.errors import (
     ConfigError,
     IngestError,
+    PostmortemError,
     ProbeError,
     ReportError,
     SandboxError,
@@ -38,6 +39,7 @@ __all__ = [
     "ConfigError",
     "IngestError",
     "Outcome",
+    "PostmortemError",
     "ProbeError",
     "ReadResults",
     "ReportError",

@@ -11,6 +11,7 @@ prints as one line, naming the file and line (or field) where known::
     ├── ProbeError       a probe could not be set up (bad target, refused host)
     ├── SandboxError     the sandbox could not be started or stopped
     ├── WhysError        a five-whys file is invalid
+    ├── PostmortemError  a postmortem file is invalid or cannot be built
     └── ReportError      a report could not be built
 
 The CLI turns any of them into ``whyloop: <message>`` on stderr and exit 1, or
@@ -22,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "IngestError",
+    "PostmortemError",
     "ProbeError",
     "ReportError",
     "SandboxError",
@@ -96,6 +98,10 @@ class SandboxError(WhyloopError):
 
 class WhysError(WhyloopError):
     """A five-whys file is invalid."""
+
+
+class PostmortemError(WhyloopError):
+    """A postmortem file is invalid, or the iterations it is built from are missing."""
 
 
 class ReportError(WhyloopError):

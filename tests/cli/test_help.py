@@ -41,7 +41,9 @@ def test_the_walk_finds_every_command_group() -> None:
         "whys",
         "report",
         "demo",
+        "known",
         "lab",
+        "postmortem",
     }
     assert ("probe", "suite") in LEAVES and ("sandbox", "e2e") in LEAVES
 

@@ -53,5 +53,10 @@ def test_live_demo_runs_two_iterations_from_fault_to_done(demo_history):
     assert "countermeasure C1 verified" in out
     for n in ("001", "002"):
         assert (reports / "demo-1" / f"iteration-{n}" / "iteration_report.html").is_file()
+    # the loop's postmortem: saved beside the store, checked, rendered without code
+    (pm_file,) = (store_root.parent / "postmortems" / "demo-1").glob("*.yaml")
+    assert f"postmortem {pm_file}: its check passes" in out and "trigger: " in out
+    (page,) = (reports / "demo-1").glob("postmortem-*/*.html")
+    assert "Trigger" in page.read_text(encoding="utf-8")
     # nothing left running: each sandbox removed its state file when it stopped
     assert not list(work.rglob("sandbox.json"))

@@ -249,3 +249,42 @@ def test_an_unexplained_failure_gets_its_most_correlated_record_as_a_hypothesis(
     assert because.text.endswith("backend ERROR pixel decoder crashed: no codec")
     assert [e.ref for e in because.evidence] == ["store:demo/1/logs#row=0"]
     assert "correlated, score 7.50: ERROR level" in because.evidence[0].text
+
+
+# -- known causes: a precedent drafted first, as a hypothesis ---------------------------
+
+
+def test_a_known_cause_comes_first_among_its_why_s_becauses_as_a_hypothesis(store: Store) -> None:
+    from whyloop.whys import Evidence
+    from whyloop.whys.draft import KnownCause
+
+    plain = draft(store, "demo")
+    welcome = next(w for w in plain.whys if w.becauses and w.becauses[0].stage == "welcome")
+    known = KnownCause(
+        "The same cause as before: the welcome is never sent",
+        "known cause old-1 why 1 (high confidence)",
+        clusters=tuple(welcome.clusters),
+        stage="welcome",
+        evidence=(Evidence(EvidenceKind.FILE, ref="data/whys/old/old-1.yaml"),),
+    )
+    a = draft(store, "demo", known=[known])
+    why = next(w for w in a.whys if w.clusters == welcome.clusters)
+    first = why.becauses[0]
+    assert first.text.startswith("The same cause as before")
+    assert first.status is StepStatus.HYPOTHESIS and first.stage == "welcome"
+    assert first.history[0].by == DRAFT_AUTHOR
+    assert first.evidence[0].ref == "data/whys/old/old-1.yaml"
+    assert [b.text for b in why.becauses[1:]] == [b.text for b in welcome.becauses]
+    others = [w for w in a.whys if w is not why]
+    assert all(not b.source.startswith("known cause") for w in others for b in w.becauses)
+
+
+def test_a_known_cause_about_no_failure_of_the_iteration_is_left_out_and_noted(
+    store: Store,
+) -> None:
+    from whyloop.whys.draft import KnownCause
+
+    known = KnownCause("elsewhere", "known cause x-1 why 1 (low confidence)", clusters=("nope",))
+    a = draft(store, "demo", known=[known])
+    assert not [b for b in a.steps() if b.text == "elsewhere"]
+    assert any("known cause x-1" in n and "no failure" in n for n in a.notes)

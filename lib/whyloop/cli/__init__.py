@@ -1,7 +1,7 @@
 """The ``whyloop`` command line: each command translates its arguments into one library call.
 
 One module per command group (:mod:`.ingest`, :mod:`.store`, :mod:`.probe`,
-:mod:`.rerun`, :mod:`.findings`, :mod:`.whys`,
+:mod:`.rerun`, :mod:`.findings`, :mod:`.whys`, :mod:`.postmortem`, :mod:`.known`,
 :mod:`.sandbox`, :mod:`.report`, :mod:`.lab`, :mod:`.demo`) exposes
 ``register(subparsers)``: it adds its parsers and sets ``run=<function>`` on
 each leaf command. :func:`main` parses, calls ``args.run(args)`` and applies
@@ -35,7 +35,9 @@ from whyloop.cli import (
     demo,
     findings,
     ingest,
+    known,
     lab,
+    postmortem,
     probe,
     report,
     rerun,
@@ -58,6 +60,8 @@ GROUPS = (
     rerun,
     findings,
     whys,
+    postmortem,
+    known,
     report,
     lab,
     demo,

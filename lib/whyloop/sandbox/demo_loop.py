@@ -18,9 +18,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from whyloop import whys
+from whyloop import postmortem, whys
 from whyloop.errors import ReportError
 from whyloop.report import ReportResult, run_report
+from whyloop.report.postmortem import render as render_postmortem
 from whyloop.sandbox.demo import live_run, save_run
 from whyloop.store import Store
 
@@ -130,9 +131,25 @@ def run_loop(
             for r in checked
         )
         _print_iteration(store, loop, second, verified or "no countermeasure", second_report)
-    print(f"\nreports:\n  {first_report.out_dir}\n  {second_report.out_dir}")
+        written = _postmortem(store, loop, out_root)
+    print(f"\nreports:\n  {first_report.out_dir}\n  {second_report.out_dir}\n  {written}")
     done = second_report.metrics.get("status") == "done"
     return 0 if done else 1
+
+
+def _postmortem(store: Store, loop: str, out_root: Path) -> Path:
+    """The loop's postmortem from both iterations and the analysis: saved, checked, rendered."""
+    print("\n== the postmortem of the loop ==", flush=True)
+    made = postmortem.build(store, loop)
+    path = made.save(replace=True)
+    errors = [p for p in postmortem.check(made, store) if p.level == postmortem.Level.ERROR]
+    print(f"postmortem {path}: {'; '.join(map(str, errors)) if errors else 'its check passes'}")
+    if made.trigger is not None:
+        print(f"  trigger: {made.trigger.text}")
+    for cause in made.root_causes:
+        print(f"  root cause {cause.id}: {cause.text.split(': ')[0]}")
+    rendered = render_postmortem(path, out_root=out_root, store=store.root)
+    return rendered.html.parent
 
 
 def _evidence(because: whys.Because) -> str:

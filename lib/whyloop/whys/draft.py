@@ -20,12 +20,18 @@ get a why with no answer yet. Where the analysis modules are there it also uses:
 A part that is not there (or does not take these arguments) is left out, and
 the analysis's ``notes`` say so. Every because is a hypothesis whose history
 says ``whyloop draft`` proposed it: nothing is confirmed until a person does.
+
+``known`` (:class:`KnownCause` objects, made by :func:`whyloop.known.draft`
+from the analyses a team already wrote) puts a precedent first among the
+becauses of the why whose clusters or tests it is about: the draft starts
+from it, as a hypothesis like any other.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +56,50 @@ from whyloop.whys.model import (
 )
 from whyloop.whys.refs import StoreRef
 
-__all__ = ["TABLES", "draft", "draft_from_tables"]
+__all__ = ["TABLES", "KnownCause", "draft", "draft_from_tables"]
 
 #: the iteration tables a draft reads (``tests`` is required)
 TABLES = ("tests", "logs", "rerun_verdicts", "probes")
 MAX_CORRELATED = 3  # correlated log lines cited per why
 _SIGNATURE_CHARS = 120
+
+
+@dataclass(frozen=True)
+class KnownCause:
+    """A cause analysed before that a failure resembles: drafted as a hypothesis, never more.
+
+    ``clusters`` and ``tests`` name the failures it is about (the why sharing
+    a cluster, else a test, gets it); ``text`` is the because, ``source``
+    where it comes from (``known cause demo-1-1 why 1 (high confidence)``),
+    ``stage`` the stage it blamed, ``evidence`` the past analysis and the
+    similarity.
+    """
+
+    text: str
+    source: str
+    clusters: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
+    stage: str | None = None
+    evidence: tuple[Evidence, ...] = ()
+
+
+def _add_known(whys: list[Why], known: Sequence[KnownCause], notes: list[str]) -> None:
+    """Put each known cause first (after those before it) among the becauses of its why."""
+    placed: dict[int, int] = {}
+    for cause in known:
+        target = next((w for w in whys if set(cause.clusters) & set(w.clusters)), None)
+        target = target or next((w for w in whys if set(cause.tests) & set(w.tests)), None)
+        if target is None:
+            notes.append(
+                f"{cause.source}: no failure of this iteration is in its clusters or tests"
+            )
+            continue
+        position = placed.get(id(target), 0)
+        because = _drafted(
+            cause.text, stage=cause.stage, source=cause.source, evidence=list(cause.evidence)
+        )
+        target.becauses.insert(position, because)
+        placed[id(target)] = position + 1
 
 
 def _final_failures(tests: pd.DataFrame) -> pd.DataFrame:
@@ -246,10 +290,12 @@ def draft_from_tables(
     iteration: str,
     previous_logs: pd.DataFrame | None = None,
     analysis_id: str | None = None,
+    known: Sequence[KnownCause] = (),
 ) -> Analysis:
     """The draft analysis of one iteration from its tables (see :data:`TABLES`); pure.
 
-    ``previous_logs`` (the last iteration's logs) feed the template diff.
+    ``previous_logs`` (the last iteration's logs) feed the template diff;
+    ``known`` causes analysed before come first among their why's becauses.
     """
     tests = tables.get("tests")
     if tests is None:
@@ -295,6 +341,7 @@ def draft_from_tables(
             text = f"What the log record most correlated with these failures reports: {record}"
             why.becauses.append(_drafted(text, stage=None, source=source, evidence=lines))
         whys.append(why)
+    _add_known(whys, known, notes)
     total = int(tests["test_id"].nunique()) if "test_id" in tests else 0
     failed_probes = sum(not p.ok for p in probe_results(probes))
     probe_part = f" and {failed_probes} probes failed" if failed_probes else ""
@@ -327,12 +374,15 @@ def draft(
     *,
     root: str | Path = DEFAULT_DIR,
     analysis_id: str | None = None,
+    known: Sequence[KnownCause] = (),
 ) -> Analysis:
     """Draft the five whys of a stored iteration (default: the latest); nothing is written.
 
     The analysis's ``path`` is ``root/<loop>/<id>.yaml`` (id ``<loop>-<iteration>``
     unless given); ``a.save()`` writes it, refusing to replace a file that is
-    there. StoreError when the loop, the iteration or its tests are missing.
+    there. ``known``: causes analysed before, drafted first as hypotheses
+    (see :func:`whyloop.known.draft`). StoreError when the loop, the iteration
+    or its tests are missing.
     """
     store = store if isinstance(store, Store) else Store(Path(store))
     name = store.resolve(loop, None if iteration is None else str(iteration))
@@ -344,7 +394,12 @@ def draft(
     before = all_names[index - 1] if index > 0 else None
     previous = _table(store, loop, before, "logs") if before else None
     analysis = draft_from_tables(
-        tables, loop=loop, iteration=name, previous_logs=previous, analysis_id=analysis_id
+        tables,
+        loop=loop,
+        iteration=name,
+        previous_logs=previous,
+        analysis_id=analysis_id,
+        known=known,
     )
     analysis.path = default_path(analysis, root)
     return analysis
