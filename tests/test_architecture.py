@@ -85,7 +85,7 @@ PURE: list[str] = [
     *(f"probes/http/{m}.py" for m in ("observations", "judge", "cors", "certs", "wording")),
     *(f"probes/suite/{m}.py" for m in ("spec", "verdicts", "load_stats")),
     *(f"whys/{m}.py" for m in ("model", "evidence", "refs", "files", "reader", "cite")),
-    *(f"whys/{m}.py" for m in ("draft", "check", "verify", "render", "view")),
+    *(f"whys/{m}.py" for m in ("draft", "check", "verify", "render", "view", "yamlfile")),
     *(f"postmortem/{m}.py" for m in ("model", "reader", "files", "gather", "causes")),
     *(f"postmortem/{m}.py" for m in ("timeline", "story", "build", "check", "render")),
     *(f"known/{m}.py" for m in ("keys", "entries", "index", "match", "failures", "wording")),

@@ -19,13 +19,10 @@ Every text is redacted (:func:`whyloop.redact.redact_text`) as it is written.
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from whyloop.errors import PostmortemError
 from whyloop.postmortem.model import (
@@ -36,9 +33,9 @@ from whyloop.postmortem.model import (
     Postmortem,
 )
 from whyloop.postmortem.reader import FORMAT, read_postmortem
-from whyloop.redact import redact_text
 from whyloop.store import DEFAULT_ROOT
-from whyloop.whys.reader import BadField, dotted, field_lines
+from whyloop.whys.yamlfile import clean as _clean
+from whyloop.whys.yamlfile import dump, parse, write_atomic
 
 __all__ = [
     "DEFAULT_DIR",
@@ -70,25 +67,6 @@ def default_path(postmortem: Postmortem, root: str | Path = DEFAULT_DIR) -> Path
 
 
 # -- writing --------------------------------------------------------------------------
-
-
-class _Dumper(yaml.SafeDumper):
-    """The one style: block lists indented under their key, texts plain where YAML allows."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_text)
-
-
-def _clean(value: str) -> str:
-    return redact_text(str(value))
 
 
 def _cleans(values: list[str]) -> list[str]:
@@ -199,14 +177,7 @@ def dumps(postmortem: Postmortem) -> str:
     source = getattr(postmortem, _SOURCE, None)
     if source is not None and source[1] == data:
         return source[0]
-    return yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=1_000_000,  # never wrap: one field, one line
-    )
+    return dump(data)
 
 
 def save(postmortem: Postmortem, path: str | Path | None = None, *, replace: bool = False) -> Path:
@@ -225,16 +196,7 @@ def save(postmortem: Postmortem, path: str | Path | None = None, *, replace: boo
             path=str(target),
         )
     text = dumps(postmortem)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a name of our own rather than mkstemp's, so the file gets the umask's mode, not 0600
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     postmortem.path = target
     object.__setattr__(postmortem, "_loaded_from", target.resolve())
     object.__setattr__(postmortem, _SOURCE, (text, to_data(postmortem)))
@@ -246,28 +208,9 @@ def save(postmortem: Postmortem, path: str | Path | None = None, *, replace: boo
 
 def loads(text: str, *, path: str | Path | None = None) -> Postmortem:
     """A postmortem from YAML text; PostmortemError naming ``path``, the line and the field."""
-    where = None if path is None else str(path)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PostmortemError(
-            f"not valid YAML: {problem}", path=where, line=mark.line + 1 if mark else None
-        ) from None
-    if node is None:
-        raise PostmortemError("empty file: not a postmortem", path=where)
-    try:
-        postmortem = read_postmortem(data)
-    except BadField as bad:
-        lines = field_lines(node)
-        key = bad.path
-        while key not in lines and key:
-            key = key[:-1]
-        raise PostmortemError(
-            f"{dotted(bad.path)}: {bad.reason}", path=where, line=lines.get(key)
-        ) from None
+    postmortem, _ = parse(
+        text, read_postmortem, path=path, error=PostmortemError, what="a postmortem"
+    )
     # what the model was when loaded: a file with fields left out is kept as it is too
     object.__setattr__(postmortem, _SOURCE, (text, to_data(postmortem)))
     return postmortem

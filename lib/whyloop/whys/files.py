@@ -19,8 +19,6 @@ Every text is redacted (:func:`whyloop.redact.redact_text`) as it is written.
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,6 @@ import pandas as pd
 import yaml
 
 from whyloop.errors import WhysError
-from whyloop.redact import redact_text
 from whyloop.store import DEFAULT_ROOT
 from whyloop.whys.model import (
     Analysis,
@@ -39,7 +36,9 @@ from whyloop.whys.model import (
     StepStatus,
     Why,
 )
-from whyloop.whys.reader import FORMAT, BadField, dotted, field_lines, read_analysis
+from whyloop.whys.reader import FORMAT, read_analysis
+from whyloop.whys.yamlfile import clean as _clean
+from whyloop.whys.yamlfile import dump, parse, write_atomic
 
 __all__ = [
     "DEFAULT_DIR",
@@ -70,25 +69,6 @@ def default_path(analysis: Analysis, root: str | Path = DEFAULT_DIR) -> Path:
 
 
 # -- writing --------------------------------------------------------------------------
-
-
-class _Dumper(yaml.SafeDumper):
-    """The one style: block lists indented under their key, texts plain where YAML allows."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _text)
-
-
-def _clean(value: str) -> str:
-    return redact_text(str(value))
 
 
 def _evidence(e: Evidence) -> dict[str, Any]:
@@ -171,24 +151,13 @@ def to_data(a: Analysis) -> dict[str, Any]:
     }
 
 
-def _dump(data: dict[str, Any]) -> str:
-    return yaml.dump(
-        data,
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=1_000_000,  # never wrap: one field, one line
-    )
-
-
 def dumps(analysis: Analysis) -> str:
     """The file's text: the loaded text itself when nothing changed, else the fixed style."""
     data = to_data(analysis)
     source = getattr(analysis, _SOURCE, None)
     if source is not None and source[1] == data:
         return source[0]
-    return _dump(data)
+    return dump(data)
 
 
 def save(analysis: Analysis, path: str | Path | None = None, *, replace: bool = False) -> Path:
@@ -206,16 +175,7 @@ def save(analysis: Analysis, path: str | Path | None = None, *, replace: bool = 
             path=str(target),
         )
     text = dumps(analysis)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a name of our own rather than mkstemp's, so the file gets the umask's mode, not 0600
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(target, text)
     analysis.path = target
     object.__setattr__(analysis, "_loaded_from", target.resolve())
     object.__setattr__(analysis, _SOURCE, (text, yaml.safe_load(text)))
@@ -227,28 +187,9 @@ def save(analysis: Analysis, path: str | Path | None = None, *, replace: bool = 
 
 def loads(text: str, *, path: str | Path | None = None) -> Analysis:
     """An analysis from YAML text; WhysError naming ``path``, the line and the field."""
-    where = None if path is None else str(path)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise WhysError(
-            f"not valid YAML: {problem}", path=where, line=mark.line + 1 if mark else None
-        ) from None
-    if node is None:
-        raise WhysError("empty file: not a five-whys analysis", path=where)
-    try:
-        analysis = read_analysis(data)
-    except BadField as bad:
-        lines = field_lines(node)
-        key = bad.path
-        while key not in lines and key:
-            key = key[:-1]
-        raise WhysError(
-            f"{dotted(bad.path)}: {bad.reason}", path=where, line=lines.get(key)
-        ) from None
+    analysis, data = parse(
+        text, read_analysis, path=path, error=WhysError, what="a five-whys analysis"
+    )
     object.__setattr__(analysis, _SOURCE, (text, data))
     return analysis
 
