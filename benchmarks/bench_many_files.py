@@ -1,7 +1,8 @@
 """Many small result files: a Maven/Gradle build writes one JUnit file per test class.
 
 For 300, 1,000 and 3,000 Surefire-like files of 10 testcases each (about 5%
-failing, 3% skipped), measured best of three, in turns:
+failing, 3% skipped), measured best of five turns at 3,000 files (and as many more at the
+smaller sizes as keep the total time the same: a 15 ms run is noisy), in turns:
 
 * (a) the baseline: a bare ``defusedxml.ElementTree.parse`` loop over the same files;
 * (b) ``whyloop.read_results(folder)``: detection, parse, one typed frame,
@@ -30,7 +31,7 @@ from whyloop.analyze.summary import summarize_tests
 
 SIZES = (300, 1_000, 3_000)
 PER_FILE = 10
-REPEAT = 3
+REPEAT = 5
 TARGET_RATIO = 3.0
 TARGET_ANALYSIS_S = 2.0
 
@@ -97,7 +98,8 @@ def main() -> dict[str, Any]:
             whyloop.read_results(files[:5])  # first-use costs (imports, regexes) left out
             bare, read, analysis = [], [], []
             results = None
-            for _ in range(REPEAT):
+            # as many turns at every size for the same total time: a 15 ms run is noisy
+            for _ in range(max(REPEAT, REPEAT * SIZES[-1] // n_files)):
                 bare.append(_best(lambda files=files: _bare(files))[0])
                 took, results = _best(lambda folder=folder: whyloop.read_results(folder))
                 read.append(took)

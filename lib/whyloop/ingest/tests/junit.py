@@ -110,10 +110,15 @@ class _Frame:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(float(value)) if value is not None else None
-    except ValueError:
+    if value is None:
         return None
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return int(float(value))  # "3.0", "1e3"
+        except ValueError:
+            return None
 
 
 class _Reader:

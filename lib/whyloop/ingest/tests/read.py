@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from whyloop.errors import IngestError
@@ -160,6 +161,7 @@ def read_test_files(
                     "path": str(path),
                     "format": parsed.format.value,
                     "rows": parsed.n_rows,
+                    "tests": _first_executions(parsed),
                     "warnings": len(parsed.warnings),
                     **{f"declared_{k}": v for k, v in vars(declared).items() if v is not None},
                 }
@@ -176,15 +178,20 @@ def read_test_files(
 
 
 def _files_table(files: list[dict[str, Any]]) -> pd.DataFrame:
-    """The files table from one dict per file, each column built once in its dtype."""
-    data = {}
+    """The files table from one dict per file, each column built once in its final dtype."""
+    n = len(files)
+    data: dict[str, Any] = {}
     for column in FILE_COLUMNS:
         values = [f.get(column) for f in files]
-        numeric = column in ("rows", "tests", "warnings") or column.startswith("declared_")
-        data[column] = (
-            pd.array(values, dtype="Int64") if numeric else pd.array(values, dtype=object)
-        )
-    return pd.DataFrame(data, columns=list(FILE_COLUMNS))
+        if column in ("rows", "tests", "warnings") or column.startswith("declared_"):
+            mask = np.fromiter((v is None for v in values), dtype=bool, count=n)
+            ints = np.fromiter((0 if v is None else v for v in values), dtype=np.int64, count=n)
+            data[column] = pd.arrays.IntegerArray(ints, mask)
+        else:
+            column_values = np.empty(n, dtype=object)
+            column_values[:] = values
+            data[column] = pd.Series(column_values, dtype=object, copy=False)
+    return pd.DataFrame(data, columns=list(FILE_COLUMNS), copy=False)
 
 
 def _allure_runs(df: pd.DataFrame) -> pd.DataFrame:
@@ -208,6 +215,13 @@ def _allure_runs(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _first_executions(parsed: ParsedTests) -> int:
+    """How many tests a file holds: its rows that are a test's first execution (``rerun`` 0)."""
+    if parsed.columns is not None:
+        return parsed.columns.rerun.count(0)
+    return sum(1 for row in parsed.rows if not row.get("rerun"))
+
+
 def _count_each_run_once(
     df: pd.DataFrame, files: pd.DataFrame, warnings: list[str]
 ) -> pd.DataFrame:
@@ -219,8 +233,12 @@ def _count_each_run_once(
     """
     if df.empty:
         return df
-    counts = _distinct_ids_per_file(df)
-    files["tests"] = files["path"].map(counts).fillna(0).astype("int64")
+    if (files["format"] == "allure").any():  # numbered per folder once all were read
+        counts = _distinct_ids_per_file(df)
+        files["tests"] = files["path"].map(counts).fillna(0).astype("int64")
+    else:
+        counts = dict(zip(files["path"], files["tests"].fillna(0), strict=True))
+        files["tests"] = files["tests"].fillna(0).astype("int64")
     formats = dict(zip(files["path"], files["format"], strict=True))
     # one run written twice is two files of different formats with as many tests each
     candidates: dict[int, list[str]] = {}
