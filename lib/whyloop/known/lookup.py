@@ -16,7 +16,7 @@ pass ``index`` to look many things up in one index::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -114,14 +114,20 @@ def lookup_iteration(
     root: Roots | None = None,
     index: KnownIndex | None = None,
     top: int | None = TOP,
+    tables: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> Lookup:
-    """The known causes of each failure cluster of a stored iteration (default: the latest)."""
+    """The known causes of each failure cluster of a stored iteration (default: the latest).
+
+    ``tables`` are the iteration's tables when the caller has read them already
+    (a report has), so they are not read from the store again.
+    """
     store = _store(store)
     name = store.resolve(loop, None if iteration is None else str(iteration))
-    have = store.manifest(loop, name)["tables"]
-    if "tests" not in have:
-        store.read(loop, name, "tests")  # raises, naming the tables the iteration has
-    tables = {t: store.read(loop, name, t) if t in have else None for t in TABLES}
+    if tables is None:
+        have = store.manifest(loop, name)["tables"]
+        if "tests" not in have:
+            store.read(loop, name, "tests")  # raises, naming the tables the iteration has
+        tables = {t: store.read(loop, name, t) if t in have else None for t in TABLES}
     failures = failures_from_tables(tables, loop=loop, iteration=name)
     idx = _index(index, root, store)
     return Lookup(lookup(idx, failures, top=top), failures, idx)
@@ -148,9 +154,10 @@ def section(
     root: Roots | None = None,
     index: KnownIndex | None = None,
     top: int | None = 3,
+    tables: Mapping[str, pd.DataFrame | None] | None = None,
 ) -> str:
     """The known causes of a stored iteration as Markdown: the report's and triage's one line."""
-    found = lookup_iteration(store, loop, iteration, root=root, index=index, top=top)
+    found = lookup_iteration(store, loop, iteration, root=root, index=index, top=top, tables=tables)
     return to_markdown(found, len(found.failures))
 
 

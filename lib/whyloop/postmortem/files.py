@@ -35,7 +35,7 @@ from whyloop.postmortem.model import (
 from whyloop.postmortem.reader import FORMAT, read_postmortem
 from whyloop.store import DEFAULT_ROOT
 from whyloop.whys.yamlfile import clean as _clean
-from whyloop.whys.yamlfile import dump, parse, write_atomic
+from whyloop.whys.yamlfile import dump, parse, read_file, write_atomic
 
 __all__ = [
     "DEFAULT_DIR",
@@ -219,12 +219,7 @@ def loads(text: str, *, path: str | Path | None = None) -> Postmortem:
 def load(path: str | Path) -> Postmortem:
     """Read one postmortem file; ``save()`` afterwards writes it back in place."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PostmortemError("no such postmortem file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PostmortemError(f"cannot read: {exc}", path=str(path)) from None
+    text = read_file(path, error=PostmortemError, what="postmortem file")
     postmortem = loads(text, path=path)
     postmortem.path = path
     object.__setattr__(postmortem, "_loaded_from", path.resolve())

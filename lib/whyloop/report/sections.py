@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,23 @@ class IterationData:
     history: pd.DataFrame | None = None
     previous: str | None = None
     previous_templates: pd.DataFrame | None = None
+    #: flakiness of ``history``, judged once for the section and the metrics
+    _flakiness: pd.DataFrame | None = field(default=None, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """The iteration's own tables by name, as the store calls them."""
+        return {
+            "tests": self.tests,
+            "logs": self.logs,
+            "probes": self.probes,
+            "rerun_verdicts": self.rerun_verdicts,
+        }
+
+    def history_flakiness(self) -> pd.DataFrame:
+        """:func:`~whyloop.analyze.history.flakiness` of ``history`` (which must be set)."""
+        if self._flakiness is None:
+            self._flakiness = flakiness(self.history)
+        return self._flakiness
 
 
 def load_iteration(
@@ -211,7 +228,7 @@ def flakiness_table(data: IterationData) -> pd.DataFrame | str:
         keep = [c for c in ("test_id", "verdict", "reason", "pass_fraction") if c in r]
         parts.append(r[keep].assign(source="reruns"))
     if data.history is not None and data.history["iteration"].nunique() > 1:
-        h = flakiness(data.history)
+        h = data.history_flakiness()
         h = h[h["verdict"].astype(str).isin(["flaky", "fixed"])]
         parts.append(h[["test_id", "verdict", "rule", "side"]].assign(source="history"))
     if not parts:

@@ -38,7 +38,7 @@ from whyloop.whys.model import (
 )
 from whyloop.whys.reader import FORMAT, read_analysis
 from whyloop.whys.yamlfile import clean as _clean
-from whyloop.whys.yamlfile import dump, parse, write_atomic
+from whyloop.whys.yamlfile import dump, parse, read_file, write_atomic
 
 __all__ = [
     "DEFAULT_DIR",
@@ -197,12 +197,7 @@ def loads(text: str, *, path: str | Path | None = None) -> Analysis:
 def load(path: str | Path) -> Analysis:
     """Read one analysis file; ``save()`` afterwards writes it back in place."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WhysError("no such five-whys file", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WhysError(f"cannot read: {exc}", path=str(path)) from None
+    text = read_file(path, error=WhysError, what="five-whys file")
     analysis = loads(text, path=path)
     analysis.path = path
     object.__setattr__(analysis, "_loaded_from", path.resolve())

@@ -29,7 +29,19 @@ from whyloop.whys.model import (
     Why,
 )
 
-__all__ = ["FORMAT", "BadField", "dotted", "field_lines", "read_analysis"]
+__all__ = [
+    "FORMAT",
+    "BadField",
+    "dotted",
+    "field_enum",
+    "field_items",
+    "field_lines",
+    "field_map",
+    "field_text",
+    "field_texts",
+    "kind_of",
+    "read_analysis",
+]
 
 #: the first key of every file: the format and its version
 FORMAT = "whyloop-whys/1"
@@ -64,146 +76,153 @@ def dotted(path: tuple[Any, ...]) -> str:
     return text or "(top)"
 
 
-class _Reader:
-    """Builds model objects from loaded data, naming the field of any error by its path."""
-
-    def __init__(self) -> None:
-        self.path: tuple[Any, ...] = ()
-
-    def fields(
-        self, data: Any, path: tuple[Any, ...], required: set[str], known: list[str]
-    ) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise BadField(path, f"expected a mapping of {', '.join(known)}, not {_kind(data)}")
-        for key in data:
-            if key not in known:
-                raise BadField((*path, key), f"unknown field {key!r} (known: {', '.join(known)})")
-        for key in known:
-            if key in required and key not in data:
-                raise BadField(path, f"missing field {key!r}")
-        return data
-
-    def text(self, data: dict, path: tuple[Any, ...], key: str, default: str = "") -> str:
-        value = data.get(key, default)
-        if value is None:
-            return default
-        if isinstance(value, (dict, list)):
-            raise BadField((*path, key), f"expected a text, not {_kind(value)}")
-        return str(value)
-
-    def texts(self, data: dict, path: tuple[Any, ...], key: str) -> list[str]:
-        value = data.get(key) or []
-        if not isinstance(value, list):
-            raise BadField((*path, key), f"expected a list, not {_kind(value)}")
-        return [str(v) for v in value]
-
-    def enum(self, data: dict, path: tuple[Any, ...], key: str, kind: type, default: Any) -> Any:
-        value = data.get(key)
-        if value is None:
-            return default
-        try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(m.value for m in kind)
-            raise BadField((*path, key), f"{value!r} is not one of {allowed}") from None
-
-    def items(self, data: dict, path: tuple[Any, ...], key: str, read: Callable) -> list:
-        value = data.get(key) or []
-        if not isinstance(value, list):
-            raise BadField((*path, key), f"expected a list, not {_kind(value)}")
-        return [read(item, (*path, key, n)) for n, item in enumerate(value)]
+# The field readers both reviewed files use (five whys here, postmortems too): each names
+# the field of any error by its path in the data.
 
 
-def _kind(value: Any) -> str:
+def field_map(
+    data: Any, path: tuple[Any, ...], required: set[str], known: list[str]
+) -> dict[str, Any]:
+    """``data`` as a mapping with only ``known`` keys and every ``required`` one."""
+    if not isinstance(data, dict):
+        raise BadField(path, f"expected a mapping of {', '.join(known)}, not {kind_of(data)}")
+    for key in data:
+        if key not in known:
+            raise BadField((*path, key), f"unknown field {key!r} (known: {', '.join(known)})")
+    for key in known:
+        if key in required and key not in data:
+            raise BadField(path, f"missing field {key!r}")
+    return data
+
+
+def field_text(data: dict, path: tuple[Any, ...], key: str, default: str = "") -> str:
+    """A text field (``default`` when absent or null)."""
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, (dict, list)):
+        raise BadField((*path, key), f"expected a text, not {kind_of(value)}")
+    return str(value)
+
+
+def field_texts(data: dict, path: tuple[Any, ...], key: str) -> list[str]:
+    """A list field, each item as text."""
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise BadField((*path, key), f"expected a list, not {kind_of(value)}")
+    return [str(v) for v in value]
+
+
+def field_enum(data: dict, path: tuple[Any, ...], key: str, kind: type, default: Any) -> Any:
+    """A field whose value is one of the enum ``kind``'s (``default`` when absent)."""
+    value = data.get(key)
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)
+        raise BadField((*path, key), f"{value!r} is not one of {allowed}") from None
+
+
+def field_items(data: dict, path: tuple[Any, ...], key: str, read: Callable) -> list:
+    """A list field, each item made by ``read(item, its path)``."""
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise BadField((*path, key), f"expected a list, not {kind_of(value)}")
+    return [read(item, (*path, key, n)) for n, item in enumerate(value)]
+
+
+def kind_of(value: Any) -> str:
+    """What a wrong value is, for an error: "a mapping", "a list" or its repr."""
     return {dict: "a mapping", list: "a list"}.get(type(value), repr(value))
 
 
-_R = _Reader()
-
-
 def _read_evidence(d: Any, p: tuple) -> Evidence:
-    _R.fields(d, p, {"kind"}, ["kind", "ref", "text", "stage", "claim"])
-    kind = _R.enum(d, p, "kind", EvidenceKind, None)
+    field_map(d, p, {"kind"}, ["kind", "ref", "text", "stage", "claim"])
+    kind = field_enum(d, p, "kind", EvidenceKind, None)
     stage = d.get("stage")
     return Evidence(
         kind,
-        ref=_R.text(d, p, "ref"),
-        text=_R.text(d, p, "text"),
+        ref=field_text(d, p, "ref"),
+        text=field_text(d, p, "text"),
         stage=None if stage is None else str(stage),
-        claim=_R.enum(d, p, "claim", Claim, None),
+        claim=field_enum(d, p, "claim", Claim, None),
     )
 
 
 def _read_change(d: Any, p: tuple) -> Change:
-    _R.fields(d, p, {"by", "status"}, ["at", "by", "status", "note"])
+    field_map(d, p, {"by", "status"}, ["at", "by", "status", "note"])
     return Change(
-        _R.text(d, p, "at"),
-        _R.text(d, p, "by"),
-        _R.enum(d, p, "status", StepStatus, None),
-        _R.text(d, p, "note"),
+        field_text(d, p, "at"),
+        field_text(d, p, "by"),
+        field_enum(d, p, "status", StepStatus, None),
+        field_text(d, p, "note"),
     )
 
 
 def _read_because(d: Any, p: tuple) -> Because:
     known = ["text", "status", "stage", "source", "evidence", "history", "why"]
-    _R.fields(d, p, {"text"}, known)
+    field_map(d, p, {"text"}, known)
     stage = d.get("stage")
     return Because(
-        _R.text(d, p, "text"),
-        status=_R.enum(d, p, "status", StepStatus, StepStatus.HYPOTHESIS),
+        field_text(d, p, "text"),
+        status=field_enum(d, p, "status", StepStatus, StepStatus.HYPOTHESIS),
         stage=None if stage is None else str(stage),
-        source=_R.text(d, p, "source"),
-        evidence=_R.items(d, p, "evidence", _read_evidence),
-        history=_R.items(d, p, "history", _read_change),
+        source=field_text(d, p, "source"),
+        evidence=field_items(d, p, "evidence", _read_evidence),
+        history=field_items(d, p, "history", _read_change),
         why=None if d.get("why") is None else _read_why(d["why"], (*p, "why")),
     )
 
 
 def _read_why(d: Any, p: tuple) -> Why:
-    _R.fields(d, p, {"question"}, ["question", "tests", "clusters", "becauses"])
+    field_map(d, p, {"question"}, ["question", "tests", "clusters", "becauses"])
     return Why(
-        _R.text(d, p, "question"),
-        becauses=_R.items(d, p, "becauses", _read_because),
-        tests=_R.texts(d, p, "tests"),
-        clusters=_R.texts(d, p, "clusters"),
+        field_text(d, p, "question"),
+        becauses=field_items(d, p, "becauses", _read_because),
+        tests=field_texts(d, p, "tests"),
+        clusters=field_texts(d, p, "clusters"),
     )
 
 
 def _read_cause(d: Any, p: tuple) -> Cause:
-    _R.fields(d, p, {"id", "text"}, ["id", "text", "step"])
+    field_map(d, p, {"id", "text"}, ["id", "text", "step"])
     step = d.get("step")
-    return Cause(_R.text(d, p, "id"), _R.text(d, p, "text"), None if step is None else str(step))
+    return Cause(
+        field_text(d, p, "id"), field_text(d, p, "text"), None if step is None else str(step)
+    )
 
 
 def _read_verification(d: Any, p: tuple) -> Verification:
-    _R.fields(d, p, {"ok", "iteration"}, ["ok", "iteration", "figures", "at", "by"])
+    field_map(d, p, {"ok", "iteration"}, ["ok", "iteration", "figures", "at", "by"])
     if not isinstance(d["ok"], bool):
         raise BadField((*p, "ok"), f"expected true or false, not {d['ok']!r}")
     return Verification(
         d["ok"],
-        _R.text(d, p, "iteration"),
-        _R.text(d, p, "figures"),
-        _R.text(d, p, "at"),
-        _R.text(d, p, "by"),
+        field_text(d, p, "iteration"),
+        field_text(d, p, "figures"),
+        field_text(d, p, "at"),
+        field_text(d, p, "by"),
     )
 
 
 def _read_countermeasure(d: Any, p: tuple) -> Countermeasure:
     known = ["id", "action", "addresses", "owner", "due", "verify_tests", "verify_probes"]
-    _R.fields(d, p, {"id", "action"}, [*known, "done", "verified"])
+    field_map(d, p, {"id", "action"}, [*known, "done", "verified"])
     due = d.get("due")
     if due is not None and not isinstance(due, date):
         raise BadField((*p, "due"), f"expected a date such as 2026-12-01, not {due!r}")
     if not isinstance(d.get("done", False), bool):
         raise BadField((*p, "done"), f"expected true or false, not {d['done']!r}")
     return Countermeasure(
-        _R.text(d, p, "id"),
-        _R.text(d, p, "action"),
-        addresses=_R.texts(d, p, "addresses"),
-        owner=_R.text(d, p, "owner"),
+        field_text(d, p, "id"),
+        field_text(d, p, "action"),
+        addresses=field_texts(d, p, "addresses"),
+        owner=field_text(d, p, "owner"),
         due=due,
-        verify_tests=_R.texts(d, p, "verify_tests"),
-        verify_probes=_R.texts(d, p, "verify_probes"),
+        verify_tests=field_texts(d, p, "verify_tests"),
+        verify_probes=field_texts(d, p, "verify_probes"),
         done=d.get("done", False),
         verified=None
         if d.get("verified") is None
@@ -231,21 +250,21 @@ _TOP = [
 
 def read_analysis(d: Any) -> Analysis:
     p: tuple = ()
-    _R.fields(d, p, {"format", "id"}, _TOP)
+    field_map(d, p, {"format", "id"}, _TOP)
     if d["format"] != FORMAT:
         raise BadField(("format",), f"{d['format']!r} is not {FORMAT!r}")
     return Analysis(
-        _R.text(d, p, "id"),
-        _R.text(d, p, "title"),
-        _R.text(d, p, "problem"),
-        loop=_R.text(d, p, "loop"),
-        iterations=_R.texts(d, p, "iterations"),
-        clusters=_R.texts(d, p, "clusters"),
-        created=_R.text(d, p, "created"),
-        notes=_R.texts(d, p, "notes"),
-        whys=_R.items(d, p, "whys", _read_why),
+        field_text(d, p, "id"),
+        field_text(d, p, "title"),
+        field_text(d, p, "problem"),
+        loop=field_text(d, p, "loop"),
+        iterations=field_texts(d, p, "iterations"),
+        clusters=field_texts(d, p, "clusters"),
+        created=field_text(d, p, "created"),
+        notes=field_texts(d, p, "notes"),
+        whys=field_items(d, p, "whys", _read_why),
         trigger=None if d.get("trigger") is None else _read_cause(d["trigger"], ("trigger",)),
-        root_causes=_R.items(d, p, "root_causes", _read_cause),
-        contributing=_R.items(d, p, "contributing", _read_cause),
-        countermeasures=_R.items(d, p, "countermeasures", _read_countermeasure),
+        root_causes=field_items(d, p, "root_causes", _read_cause),
+        contributing=field_items(d, p, "contributing", _read_cause),
+        countermeasures=field_items(d, p, "countermeasures", _read_countermeasure),
     )

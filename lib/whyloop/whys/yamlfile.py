@@ -21,7 +21,7 @@ from whyloop.errors import WhyloopError
 from whyloop.redact import redact_text
 from whyloop.whys.reader import BadField, dotted, field_lines
 
-__all__ = ["clean", "dump", "parse", "write_atomic"]
+__all__ = ["clean", "dump", "parse", "read_file", "write_atomic"]
 
 T = TypeVar("T")
 
@@ -70,6 +70,16 @@ def write_atomic(target: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def read_file(path: Path, *, error: type[WhyloopError], what: str) -> str:
+    """The text of the file at ``path``; ``error`` naming it when it is missing or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"no such {what}", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read: {exc}", path=str(path)) from None
 
 
 def parse(
